@@ -1,0 +1,1 @@
+"""Command-line entry points: ``tetherd`` (the service) and ``tether`` (a client)."""

@@ -1,0 +1,60 @@
+"""``tetherd``: run the Tether execution service."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from .. import __version__
+from ..config import ConfigError, load
+from ..logs import configure
+from ..server import AlreadyRunning, serve
+
+log = logging.getLogger("tether.server")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="tetherd", description="Tether execution service")
+    root.add_argument("--version", action="version", version=f"tetherd {__version__}")
+    commands = root.add_subparsers(dest="command")
+    serve_cmd = commands.add_parser("serve", help="serve the API (default)")
+    serve_cmd.add_argument("--config", help="TOML settings file (also TETHER_CONFIG)")
+    serve_cmd.add_argument("--listen", help="unix:/path (default: private per-user socket) or host:port (TLS + token)")
+    serve_cmd.add_argument("--state-dir", help="where the job store lives")
+    serve_cmd.add_argument("--token-file", help="file holding the bearer token clients must send")
+    serve_cmd.add_argument("--tls-cert")
+    serve_cmd.add_argument("--tls-key")
+    serve_cmd.add_argument("--tls-client-ca", help="require client certificates signed by this CA")
+    serve_cmd.add_argument("--max-sessions", type=int)
+    serve_cmd.add_argument("--idle-timeout", type=float, help="seconds before an unused session closes")
+    serve_cmd.add_argument("--keepalive-seconds", type=float)
+    serve_cmd.add_argument("--exit-when-idle", type=float, help="exit after this many seconds with no sessions")
+    serve_cmd.add_argument("--log-level")
+    serve_cmd.add_argument("--log-format", choices=("json", "text"))
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.command is None:
+        args = parser().parse_args(["serve", *(argv or sys.argv[1:])])
+    overrides = {k: v for k, v in vars(args).items() if k not in ("command", "config")}
+    try:
+        settings = load(args.config, overrides=overrides)
+    except ConfigError as exc:
+        print(f"tetherd: {exc}", file=sys.stderr)
+        return 2
+    configure(settings.log_level, settings.log_format)
+    try:
+        asyncio.run(serve(settings))
+    except AlreadyRunning as exc:
+        log.info(str(exc))
+        return 0
+    except ConfigError as exc:
+        log.error(str(exc))
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0

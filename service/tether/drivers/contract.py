@@ -1,0 +1,139 @@
+"""The driver contract: what every Tether driver implements.
+
+Stability rules (contract version 1): methods may be added with a default
+implementation; none is removed or changes its signature. A driver declares the
+contract version it was written for in ``meta`` and the registry refuses any
+other.
+
+Threading: the service calls a driver instance from one thread at a time (its
+session's worker), except :meth:`Driver.close`, which may come from another
+thread to abort a call that overran its deadline.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar
+
+CONTRACT_VERSION = 1
+
+
+class Capability(StrEnum):
+    COMMANDS = "commands"
+    CONFIG = "config"
+    RUNNING_CONFIG = "running_config"
+    SAVE_CONFIG = "save_config"
+    FILE_TRANSFER = "file_transfer"
+
+
+@dataclass(frozen=True)
+class DriverMeta:
+    name: str
+    contract_version: int
+    version: str
+    description: str
+    capabilities: frozenset[Capability]
+    default_port: int = 22
+
+
+@dataclass(frozen=True)
+class ConnectionSpec:
+    """Everything needed to open one session. Secrets are excluded from repr."""
+
+    host: str
+    port: int
+    platform: str = ""
+    username: str = ""
+    password: str = field(default="", repr=False)
+    private_key: str = field(default="", repr=False)
+    private_key_file: str = ""
+    secret: str = field(default="", repr=False)
+    options: Mapping[str, Any] = field(default_factory=dict)
+    keepalive_seconds: float = 30.0
+    connect_timeout: float = 15.0
+
+    @property
+    def target(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class CommandOptions:
+    read_timeout: float = 30.0
+    expect_prompt: str = ""
+
+
+class DriverError(Exception):
+    """Base of every error a driver raises on purpose."""
+
+
+class InvalidRequest(DriverError):
+    """The request cannot work whatever the device does (bad option, missing field)."""
+
+
+class Unsupported(DriverError):
+    """The driver cannot do this operation."""
+
+
+class ConnectFailed(DriverError):
+    """The target did not answer, refused, or the SSH handshake failed."""
+
+
+class AuthFailed(DriverError):
+    """The target rejected the credentials."""
+
+
+class CommandFailed(DriverError):
+    """One command failed; the session is still usable."""
+
+
+class SessionLost(DriverError):
+    """The session died under the call; it must be discarded."""
+
+
+class Driver(ABC):
+    """One session to one target. Construct with a validated spec, then :meth:`open`."""
+
+    meta: ClassVar[DriverMeta]
+
+    def __init__(self, spec: ConnectionSpec) -> None:
+        self.spec = spec
+
+    @classmethod
+    def validate(cls, spec: ConnectionSpec) -> None:
+        """Reject a spec that can never work, with no I/O. Raise :class:`InvalidRequest`."""
+        if not spec.host:
+            raise InvalidRequest("connection.host is required")
+
+    @classmethod
+    def session_options(cls, spec: ConnectionSpec) -> Mapping[str, Any]:
+        """The options that change the session, and so are part of its key."""
+        return {"platform": spec.platform, **spec.options}
+
+    @abstractmethod
+    def open(self) -> None:
+        """Connect and authenticate. Raise ConnectFailed or AuthFailed."""
+
+    @abstractmethod
+    def run_command(self, command: str, options: CommandOptions) -> str:
+        """Run one command and return its output, with nothing left over from earlier."""
+
+    def run_config(self, lines: Sequence[str], options: CommandOptions) -> str:
+        raise Unsupported(f"driver {self.meta.name} cannot apply configuration")
+
+    def running_config(self) -> str:
+        raise Unsupported(f"driver {self.meta.name} cannot read the running configuration")
+
+    def save_config(self) -> str:
+        raise Unsupported(f"driver {self.meta.name} cannot save the configuration")
+
+    @abstractmethod
+    def probe(self) -> None:
+        """Application-level liveness check. Raise SessionLost when the session is dead."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Disconnect. Must not raise, and must be safe to call twice or from another thread."""

@@ -1,0 +1,242 @@
+"""Netmiko driver: CLI sessions over SSH to 100+ platforms.
+
+Fast path: netmiko's defaults re-discover the prompt before every command and
+verify the command echo, which costs several round trips and fixed sleeps per
+command. A pinned session learns its prompt once at open, so each command is
+sent with that prompt as ``expect_string`` and with ``cmd_verify=False``; the
+buffer is drained without sleeping before each command so no stale output from
+an earlier one can leak into the next.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import socket
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import paramiko
+from netmiko import ConnectHandler
+from netmiko.base_connection import BaseConnection
+from netmiko.exceptions import (
+    NetmikoAuthenticationException,
+    NetmikoTimeoutException,
+    ReadTimeout,
+)
+from netmiko.ssh_dispatcher import CLASS_MAPPER
+
+from .contract import (
+    CONTRACT_VERSION,
+    AuthFailed,
+    Capability,
+    CommandFailed,
+    CommandOptions,
+    ConnectFailed,
+    ConnectionSpec,
+    Driver,
+    DriverMeta,
+    InvalidRequest,
+    SessionLost,
+    Unsupported,
+)
+
+# Options passed through to netmiko's ConnectHandler, with the type each must have.
+_PASSTHROUGH: Mapping[str, type | tuple[type, ...]] = {
+    "fast_cli": bool,
+    "global_delay_factor": (int, float),
+    "auth_timeout": (int, float),
+    "banner_timeout": (int, float),
+    "blocking_timeout": (int, float),
+    "session_timeout": (int, float),
+    "allow_agent": bool,
+    "use_keys": bool,
+    "ssh_strict": bool,
+    "disabled_algorithms": dict,
+}
+# Tether's own options for this driver.
+_OWN: Mapping[str, type | tuple[type, ...]] = {
+    "enable": bool,  # enter privileged mode after login (default: when a secret is given)
+    "cmd_verify": bool,  # verify each command's echo (slower; default False)
+    "probe_timeout": (int, float),
+}
+_RUNNING_CONFIG_COMMAND = "show running-config"
+_RUNNING_CONFIG_PLATFORMS = ("cisco_", "arista_", "dell_", "brocade_", "extreme_", "hp_", "ruckus_")
+_TRANSPORT_ERRORS = (OSError, EOFError, paramiko.SSHException)
+
+
+def _load_private_key(text: str) -> paramiko.PKey:
+    for key_class in (paramiko.Ed25519Key, paramiko.ECDSAKey, paramiko.RSAKey):
+        try:
+            return key_class.from_private_key(io.StringIO(text))
+        except (paramiko.SSHException, ValueError):
+            continue
+    raise InvalidRequest("connection.private_key is not a readable unencrypted SSH private key")
+
+
+class NetmikoDriver(Driver):
+    meta = DriverMeta(
+        name="netmiko",
+        contract_version=CONTRACT_VERSION,
+        version="1.0",
+        description="CLI over SSH through netmiko (device_type = connection.platform)",
+        capabilities=frozenset(
+            {Capability.COMMANDS, Capability.CONFIG, Capability.RUNNING_CONFIG, Capability.SAVE_CONFIG}
+        ),
+    )
+
+    def __init__(self, spec: ConnectionSpec) -> None:
+        super().__init__(spec)
+        self._conn: BaseConnection | None = None
+        self._prompt_pattern = ""
+        self._needs_resync = False
+
+    @classmethod
+    def validate(cls, spec: ConnectionSpec) -> None:
+        super().validate(spec)
+        if not spec.platform:
+            raise InvalidRequest("connection.platform is required for netmiko (a device_type such as cisco_ios)")
+        if spec.platform not in CLASS_MAPPER:
+            close = [p for p in CLASS_MAPPER if p.startswith(spec.platform.split("_")[0])][:8]
+            hint = f"; similar: {', '.join(close)}" if close else ""
+            raise InvalidRequest(f"connection.platform {spec.platform!r} is not a netmiko device_type{hint}")
+        if not spec.username:
+            raise InvalidRequest("connection.username is required for netmiko")
+        if not (spec.password or spec.private_key or spec.private_key_file):
+            raise InvalidRequest("netmiko needs connection.password, private_key or private_key_file")
+        for name, value in spec.options.items():
+            expected = _PASSTHROUGH.get(name) or _OWN.get(name)
+            if expected is None:
+                known = ", ".join(sorted({*_PASSTHROUGH, *_OWN}))
+                raise InvalidRequest(f"unknown netmiko option {name!r} (known: {known})")
+            if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+                raise InvalidRequest(f"netmiko option {name!r} has the wrong type: {type(value).__name__}")
+        if spec.private_key:
+            _load_private_key(spec.private_key)
+
+    def open(self) -> None:
+        spec = self.spec
+        params: dict[str, Any] = {
+            "device_type": spec.platform,
+            "host": spec.host,
+            "port": spec.port,
+            "username": spec.username,
+            "password": spec.password or None,
+            "secret": spec.secret,
+            "keepalive": int(spec.keepalive_seconds),
+            "conn_timeout": spec.connect_timeout,
+            "fast_cli": True,
+            "allow_agent": False,
+            "use_keys": bool(spec.private_key or spec.private_key_file),
+        }
+        if spec.private_key_file:
+            params["key_file"] = spec.private_key_file
+        if spec.private_key:
+            params["pkey"] = _load_private_key(spec.private_key)
+        params.update({k: v for k, v in spec.options.items() if k in _PASSTHROUGH})
+        try:
+            conn = ConnectHandler(**params)
+        except NetmikoAuthenticationException as exc:
+            raise AuthFailed(f"{spec.username}@{spec.target}: authentication failed") from exc
+        except NetmikoTimeoutException as exc:
+            raise ConnectFailed(f"{spec.target}: no SSH session within {spec.connect_timeout:g}s ({exc})") from exc
+        except ConnectionRefusedError as exc:
+            raise ConnectFailed(f"{spec.target}: connection refused") from exc
+        except (socket.gaierror, *_TRANSPORT_ERRORS) as exc:
+            raise ConnectFailed(f"{spec.target}: {type(exc).__name__}: {exc}") from exc
+        self._conn = conn
+        try:
+            wants_enable = bool(spec.options.get("enable", bool(spec.secret)))
+            if wants_enable and not conn.check_enable_mode():
+                conn.enable()
+            prompt = conn.find_prompt()
+        except (ValueError, ReadTimeout, *_TRANSPORT_ERRORS) as exc:
+            self.close()
+            raise ConnectFailed(f"{spec.target}: could not reach a usable prompt: {exc}") from exc
+        # Any mode (exec, enable, config) of this device's prompt ends a command's output.
+        self._prompt_pattern = re.escape(conn.base_prompt) + r"[^\r\n]{0,64}[>#$%]\s*$"
+        del prompt
+
+    def _connection(self) -> BaseConnection:
+        if self._conn is None:
+            raise SessionLost("netmiko session is closed")
+        return self._conn
+
+    def _drain(self, conn: BaseConnection) -> None:
+        while conn.read_channel():
+            pass
+
+    def _resync(self, conn: BaseConnection) -> None:
+        timeout = float(self.spec.options.get("probe_timeout", 5.0))
+        self._drain(conn)
+        conn.write_channel(conn.RETURN)
+        conn.read_until_pattern(pattern=self._prompt_pattern, read_timeout=timeout)
+        self._drain(conn)
+
+    def run_command(self, command: str, options: CommandOptions) -> str:
+        conn = self._connection()
+        try:
+            if self._needs_resync:
+                self._resync(conn)
+                self._needs_resync = False
+            self._drain(conn)
+            output = conn.send_command(
+                command,
+                expect_string=options.expect_prompt or self._prompt_pattern,
+                read_timeout=options.read_timeout,
+                cmd_verify=bool(self.spec.options.get("cmd_verify", False)),
+            )
+        except ReadTimeout as exc:
+            # The command may still be printing: resynchronise on the prompt before the next one.
+            self._needs_resync = True
+            raise CommandFailed(f"no prompt after {options.read_timeout:g}s running {command!r}") from exc
+        except _TRANSPORT_ERRORS as exc:
+            raise SessionLost(f"{self.spec.target}: session lost: {type(exc).__name__}: {exc}") from exc
+        return str(output)
+
+    def run_config(self, lines: Sequence[str], options: CommandOptions) -> str:
+        conn = self._connection()
+        try:
+            self._drain(conn)
+            output = conn.send_config_set(list(lines), read_timeout=options.read_timeout, cmd_verify=True)
+        except ReadTimeout as exc:
+            self._needs_resync = True
+            raise CommandFailed(f"configuration did not complete within {options.read_timeout:g}s") from exc
+        except _TRANSPORT_ERRORS as exc:
+            raise SessionLost(f"{self.spec.target}: session lost: {type(exc).__name__}: {exc}") from exc
+        return str(output)
+
+    def running_config(self) -> str:
+        if not self.spec.platform.startswith(_RUNNING_CONFIG_PLATFORMS):
+            raise Unsupported(f"netmiko platform {self.spec.platform} has no known running-config command")
+        return self.run_command(_RUNNING_CONFIG_COMMAND, CommandOptions(read_timeout=60.0))
+
+    def save_config(self) -> str:
+        conn = self._connection()
+        try:
+            return str(conn.save_config())
+        except NotImplementedError as exc:
+            raise Unsupported(f"netmiko cannot save the configuration on {self.spec.platform}") from exc
+        except _TRANSPORT_ERRORS as exc:
+            raise SessionLost(f"{self.spec.target}: session lost: {exc}") from exc
+
+    def probe(self) -> None:
+        conn = self._connection()
+        try:
+            channel = conn.remote_conn
+            if isinstance(channel, paramiko.Channel) and not channel.get_transport().is_active():
+                raise SessionLost(f"{self.spec.target}: SSH transport is down")
+            self._resync(conn)
+        except ReadTimeout as exc:
+            raise SessionLost(f"{self.spec.target}: no prompt in answer to the keepalive probe") from exc
+        except _TRANSPORT_ERRORS as exc:
+            raise SessionLost(f"{self.spec.target}: keepalive probe failed: {exc}") from exc
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        # close must never raise: the session is gone either way.
+        with contextlib.suppress(Exception):
+            conn.disconnect()

@@ -1,0 +1,284 @@
+"""Runs operations: one target (Execute) or many (Bulk), each as a recorded job."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from .drivers.contract import (
+    AuthFailed,
+    CommandFailed,
+    ConnectFailed,
+    ConnectionSpec,
+    Driver,
+    DriverError,
+    InvalidRequest,
+    SessionLost,
+    Unsupported,
+)
+from .drivers.registry import DriverRegistry
+from .jobs import ActiveJob, JobStore
+from .parsing import parse
+from .pool import Outcome, PoolExhausted, SessionPool
+from .requests import (
+    MAX_TARGETS,
+    Defaults,
+    OperationSpec,
+    Redactor,
+    connection_spec,
+    merge_connection,
+    operation_spec,
+)
+from .v1 import tether_pb2 as pb
+
+log = logging.getLogger("tether.executor")
+
+
+class Cancelled(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Failure(Exception):
+    """A failure with the gRPC status code name it maps to."""
+
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def classify(exc: BaseException) -> Failure:
+    if isinstance(exc, Failure):
+        return exc
+    mapping: list[tuple[type[BaseException], str]] = [
+        (InvalidRequest, "INVALID_ARGUMENT"),
+        (Unsupported, "FAILED_PRECONDITION"),
+        (AuthFailed, "PERMISSION_DENIED"),
+        (ConnectFailed, "UNAVAILABLE"),
+        (SessionLost, "UNAVAILABLE"),
+        (PoolExhausted, "RESOURCE_EXHAUSTED"),
+        (TimeoutError, "DEADLINE_EXCEEDED"),
+        (Cancelled, "CANCELLED"),
+    ]
+    for kind, code in mapping:
+        if isinstance(exc, kind):
+            return Failure(code, str(exc) or kind.__name__)
+    log.error("unexpected error in a driver call", exc_info=exc)
+    return Failure("INTERNAL", f"{type(exc).__name__}: {exc}")
+
+
+def run_operation(
+    driver: Driver, op: OperationSpec, cancelled: threading.Event, redact: Redactor
+) -> list[pb.CommandResult]:
+    """The unit of work a session thread runs: the whole operation, in order."""
+    results: list[pb.CommandResult] = []
+    failed = False
+
+    def step(label: str, call: object) -> str | None:
+        nonlocal failed
+        result = pb.CommandResult(command=label)
+        results.append(result)
+        if cancelled.is_set() or (failed and op.stop_on_error):
+            result.status = pb.RESULT_STATUS_SKIPPED
+            result.error = "cancelled" if cancelled.is_set() else "skipped after an earlier failure"
+            return None
+        started = time.perf_counter()
+        try:
+            output = call() if callable(call) else ""
+        except CommandFailed as exc:
+            result.status, result.error, failed = pb.RESULT_STATUS_FAILED, redact(str(exc)), True
+            return None
+        finally:
+            result.duration_ms = (time.perf_counter() - started) * 1000
+        result.output = redact(output)
+        result.status = pb.RESULT_STATUS_OK
+        return result.output
+
+    if op.config:
+        step("\n".join(op.config), lambda: driver.run_config(op.config, op.options))
+    if op.save:
+        step("save", driver.save_config)
+    for command in op.commands:
+        output = step(command, lambda command=command: driver.run_command(command, op.options))
+        if output is not None and op.parse.kind:
+            try:
+                results[-1].parsed_json = parse(op.parse, driver.spec.platform, command, output)
+            except (ValueError, DriverError) as exc:
+                results[-1].status, results[-1].error, failed = pb.RESULT_STATUS_FAILED, f"parse: {exc}", True
+    return results
+
+
+def _meta(outcome: Outcome[list[pb.CommandResult]]) -> pb.ExecutionMeta:
+    return pb.ExecutionMeta(
+        session_id=outcome.session.id,
+        session_reused=outcome.reused,
+        connect_ms=outcome.connect_ms,
+        run_ms=outcome.run_ms,
+        queued_ms=outcome.queued_ms,
+    )
+
+
+class Executor:
+    def __init__(
+        self,
+        registry: DriverRegistry,
+        pool: SessionPool,
+        store: JobStore,
+        defaults: Defaults,
+        max_concurrency: int = 256,
+        bulk_concurrency: int = 32,
+        default_timeout: float = 300.0,
+    ) -> None:
+        self.registry = registry
+        self.pool = pool
+        self.store = store
+        self.defaults = defaults
+        self.bulk_concurrency = bulk_concurrency
+        self.default_timeout = default_timeout
+        self._slots = asyncio.Semaphore(max_concurrency)
+        self._background: set[asyncio.Future[None]] = set()
+
+    async def _run_target(
+        self,
+        driver: type[Driver],
+        spec: ConnectionSpec,
+        op: OperationSpec,
+        mode: pb.Mode.ValueType,
+        timeout: float,
+        job: ActiveJob,
+        redact: Redactor,
+    ) -> Outcome[list[pb.CommandResult]]:
+        deadline = time.monotonic() + (timeout or self.default_timeout)
+        async with self._slots:
+            if job.cancelled.is_set():
+                raise Cancelled("job was cancelled before this target ran")
+            self.store.start(job)
+            outcome = await self.pool.run(
+                driver,
+                spec,
+                lambda d: run_operation(d, op, job.cancelled, redact),
+                deadline,
+                pinned=mode != pb.MODE_ONESHOT,
+            )
+        self.pool.counters["commands_run"] += sum(r.status == pb.RESULT_STATUS_OK for r in outcome.value)
+        return outcome
+
+    async def execute(self, request: pb.ExecuteRequest) -> pb.ExecuteResponse:
+        driver = self.registry.get(request.driver or "netmiko")
+        spec = connection_spec(request.connection, self.defaults, driver)
+        op = operation_spec(request.operation, self.defaults)
+        redact = Redactor.for_specs([spec])
+        job = self.store.create(pb.JOB_KIND_EXECUTE, driver.meta.name, [spec.target], op.lines, dict(request.labels))
+        self.pool.counters["jobs_execute"] += 1
+        try:
+            outcome = await self._run_target(driver, spec, op, request.mode, request.timeout, job, redact)
+        except BaseException as exc:
+            failure = classify(exc)
+            message = redact(failure.message)
+            job.record.results.add(target=spec.target, ok=False, error=message, error_code=failure.code)
+            self.store.finish(
+                job, pb.JOB_STATE_CANCELLED if failure.code == "CANCELLED" else pb.JOB_STATE_FAILED, message
+            )
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            raise Failure(failure.code, message) from None
+        ok = all(r.status == pb.RESULT_STATUS_OK for r in outcome.value)
+        meta = _meta(outcome)
+        job.record.results.add(target=spec.target, ok=ok, results=outcome.value, meta=meta)
+        state = pb.JOB_STATE_SUCCEEDED if ok else pb.JOB_STATE_FAILED
+        if job.cancelled.is_set():
+            state = pb.JOB_STATE_CANCELLED
+        self.store.finish(job, state, "" if ok else "one or more commands failed")
+        return pb.ExecuteResponse(job_id=job.record.id, results=outcome.value, meta=meta, ok=ok)
+
+    async def bulk(self, request: pb.BulkRequest) -> AsyncIterator[pb.BulkEvent]:
+        driver = self.registry.get(request.driver or "netmiko")
+        op = operation_spec(request.operation, self.defaults)
+        if not request.targets:
+            raise InvalidRequest("bulk request has no targets")
+        if len(request.targets) > MAX_TARGETS:
+            raise InvalidRequest(f"bulk request has {len(request.targets)} targets; at most {MAX_TARGETS}")
+        targets: list[tuple[str, ConnectionSpec]] = []
+        names: set[str] = set()
+        for index, target in enumerate(request.targets):
+            merged = merge_connection(request.defaults, target.connection)
+            spec = connection_spec(merged, self.defaults, driver, where=f"targets[{index}]")
+            name = target.name or spec.host
+            if name in names:
+                raise InvalidRequest(f"targets[{index}]: duplicate target name {name!r}")
+            names.add(name)
+            targets.append((name, spec))
+        redact = Redactor.for_specs(spec for _, spec in targets)
+        job = self.store.create(
+            pb.JOB_KIND_BULK, driver.meta.name, [n for n, _ in targets], op.lines, dict(request.labels)
+        )
+        self.pool.counters["jobs_bulk"] += 1
+        total = len(targets)
+        events: asyncio.Queue[pb.BulkEvent | None] = asyncio.Queue()
+        limit = asyncio.Semaphore(min(request.concurrency or self.bulk_concurrency, self.bulk_concurrency * 8))
+        failures: list[pb.BulkEvent.Failure] = []
+        counts = {"done": 0, "ok": 0, "cancelled": 0}
+        started = time.monotonic()
+
+        async def one(name: str, spec: ConnectionSpec) -> None:
+            async with limit:
+                result = pb.TargetResult(target=name)
+                if job.cancelled.is_set():
+                    result.error, result.error_code = "cancelled before it started", "CANCELLED"
+                else:
+                    events.put_nowait(pb.BulkEvent(started=pb.BulkEvent.TargetStarted(target=name)))
+                    try:
+                        outcome = await self._run_target(driver, spec, op, request.mode, request.timeout, job, redact)
+                        result.results.extend(outcome.value)
+                        result.meta.CopyFrom(_meta(outcome))
+                        result.ok = all(r.status == pb.RESULT_STATUS_OK for r in outcome.value)
+                        if not result.ok:
+                            result.error = "one or more commands failed"
+                    except Exception as exc:  # noqa: BLE001 - one target's failure is its result
+                        failure = classify(exc)
+                        result.error, result.error_code = redact(failure.message), failure.code
+                counts["done"] += 1
+                if result.ok:
+                    counts["ok"] += 1
+                elif result.error_code == "CANCELLED":
+                    counts["cancelled"] += 1
+                else:
+                    failures.append(pb.BulkEvent.Failure(target=name, reason=result.error))
+                job.record.results.append(result)
+                events.put_nowait(pb.BulkEvent(finished=result))
+                events.put_nowait(
+                    pb.BulkEvent(progress=pb.BulkEvent.Progress(done=counts["done"], total=total, failed=len(failures)))
+                )
+
+        async def run_all() -> None:
+            try:
+                await asyncio.gather(*(one(name, spec) for name, spec in targets))
+                if job.cancelled.is_set():
+                    state = pb.JOB_STATE_CANCELLED
+                else:
+                    state = pb.JOB_STATE_FAILED if failures else pb.JOB_STATE_SUCCEEDED
+                self.store.finish(job, state, f"{len(failures)} of {total} targets failed" if failures else "")
+                summary = pb.BulkEvent.Summary(
+                    job_id=job.record.id,
+                    succeeded=counts["ok"],
+                    failed=failures,
+                    cancelled=counts["cancelled"],
+                    elapsed_ms=(time.monotonic() - started) * 1000,
+                )
+                events.put_nowait(pb.BulkEvent(summary=summary))
+            finally:
+                events.put_nowait(None)
+
+        yield pb.BulkEvent(accepted=pb.BulkEvent.Accepted(job_id=job.record.id, total=total))
+        # The job runs to its end even if the caller goes away: it is recorded either way.
+        runner = asyncio.ensure_future(run_all())
+        self._background.add(runner)
+        runner.add_done_callback(self._background.discard)
+        while (event := await events.get()) is not None:
+            yield event

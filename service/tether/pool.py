@@ -1,0 +1,225 @@
+"""The pool of pinned sessions: lookup by key, LRU cap, idle expiry, keepalive.
+
+Counters kept here are the evidence for every claim about session reuse
+(connections_opened, sessions_closed_*), exposed through GetServiceInfo.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from .drivers.contract import ConnectionSpec, Driver, DriverError, SessionLost
+from .session import PinnedSession, SessionClosedBeforeRun, SessionKey
+
+T = TypeVar("T")
+log = logging.getLogger("tether.pool")
+
+# How often a session may be found closed under a request before giving up.
+_MAX_SESSION_ATTEMPTS = 3
+
+
+class PoolExhausted(Exception):
+    """Every session slot is busy; none could be evicted."""
+
+
+@dataclass(frozen=True)
+class PoolLimits:
+    max_sessions: int = 1000
+    idle_timeout: float = 600.0
+    probe_timeout: float = 10.0
+    tick: float = 1.0
+
+
+@dataclass
+class Outcome(Generic[T]):
+    value: T
+    session: PinnedSession
+    reused: bool
+    connect_ms: float
+    run_ms: float
+    queued_ms: float
+
+
+class SessionPool:
+    def __init__(self, limits: PoolLimits) -> None:
+        self.limits = limits
+        self.counters: Counter[str] = Counter()
+        self._secret = secrets.token_bytes(32)
+        self._sessions: dict[SessionKey, PinnedSession] = {}
+        self._maintenance: asyncio.Task[None] | None = None
+
+    def key_for(self, driver: type[Driver], spec: ConnectionSpec) -> SessionKey:
+        return SessionKey.for_spec(driver, spec, self._secret)
+
+    def start(self) -> None:
+        self._maintenance = asyncio.get_running_loop().create_task(self._maintain(), name="tether-pool-maintenance")
+
+    @property
+    def sessions(self) -> list[PinnedSession]:
+        return list(self._sessions.values())
+
+    @property
+    def open_count(self) -> int:
+        return len(self._sessions)
+
+    async def run(
+        self,
+        driver: type[Driver],
+        spec: ConnectionSpec,
+        work: Callable[[Driver], T],
+        deadline: float | None,
+        pinned: bool = True,
+    ) -> Outcome[T]:
+        """Run ``work`` on the session for ``spec``, opening one if needed."""
+        for _attempt in range(_MAX_SESSION_ATTEMPTS):
+            session, reused = self._acquire(driver, spec) if pinned else (self._new(driver, spec, None), False)
+            try:
+                return await self._run_on(session, reused, work, deadline)
+            except SessionClosedBeforeRun:
+                continue
+            finally:
+                if not pinned:
+                    self._close(session, "oneshot")
+        raise SessionLost("the session kept closing before the request could run on it")
+
+    async def _run_on(
+        self, session: PinnedSession, reused: bool, work: Callable[[Driver], T], deadline: float | None
+    ) -> Outcome[T]:
+        submitted = time.monotonic()
+        times: dict[str, float] = {}
+
+        def timed(driver: Driver) -> T:
+            times["start"] = time.monotonic()
+            if not session.opened:
+                try:
+                    driver.open()
+                except DriverError:
+                    session.close("connect failed")
+                    raise
+                session.opened = True
+                self.counters["connections_opened"] += 1
+                times["connected"] = time.monotonic()
+            value = work(driver)
+            times["end"] = time.monotonic()
+            return value
+
+        try:
+            value = await session.call(timed, deadline)
+        except SessionLost as exc:
+            self._close(session, f"lost: {exc}")
+            raise
+        except DriverError:
+            if not session.opened:
+                self.counters["connections_failed"] += 1
+                self._forget(session)
+            raise
+        except TimeoutError:
+            if session.closed:
+                self._forget(session)
+            raise
+        session.use_count += 1
+        session.last_used = time.time()
+        connected = times.get("connected", times["start"])
+        return Outcome(
+            value=value,
+            session=session,
+            reused=reused,
+            connect_ms=(connected - times["start"]) * 1000,
+            run_ms=(times["end"] - connected) * 1000,
+            queued_ms=(times["start"] - submitted) * 1000,
+        )
+
+    def _acquire(self, driver: type[Driver], spec: ConnectionSpec) -> tuple[PinnedSession, bool]:
+        key = self.key_for(driver, spec)
+        session = self._sessions.get(key)
+        if session is not None and not session.closed:
+            self.counters["sessions_reused"] += 1
+            return session, session.opened
+        return self._new(driver, spec, key), False
+
+    def _new(self, driver: type[Driver], spec: ConnectionSpec, key: SessionKey | None) -> PinnedSession:
+        if key is not None:
+            self._sessions.pop(key, None)
+            if len(self._sessions) >= self.limits.max_sessions:
+                self._evict_lru()
+        session = PinnedSession(key or self.key_for(driver, spec), driver, spec)
+        if key is not None:
+            self._sessions[key] = session
+        self.counters["sessions_created"] += 1
+        return session
+
+    def _evict_lru(self) -> None:
+        idle = [s for s in self._sessions.values() if s.idle]
+        if not idle:
+            raise PoolExhausted(f"all {self.limits.max_sessions} sessions are busy (max_sessions)")
+        victim = min(idle, key=lambda s: s.last_activity)
+        self._close(victim, "lru")
+
+    def _forget(self, session: PinnedSession) -> None:
+        if self._sessions.get(session.key) is session:
+            del self._sessions[session.key]
+
+    def _close(self, session: PinnedSession, reason: str) -> bool:
+        self._forget(session)
+        closed = session.close(reason)
+        if closed:
+            bucket = reason.split(":", 1)[0].replace(" ", "_")
+            self.counters[f"sessions_closed_{bucket}"] += 1
+            log.info(
+                "session closed",
+                extra={"session": session.id, "target": session.spec.target, "reason": reason},
+            )
+        return closed
+
+    def close_matching(self, session_id: str = "", host: str = "", everything: bool = False) -> int:
+        victims = [
+            s
+            for s in self.sessions
+            if everything or (session_id and s.id == session_id) or (host and s.key.host == host)
+        ]
+        return sum(self._close(s, "request") for s in victims)
+
+    async def shutdown(self) -> None:
+        if self._maintenance is not None:
+            self._maintenance.cancel()
+        for session in self.sessions:
+            self._close(session, "shutdown")
+
+    async def _maintain(self) -> None:
+        while True:
+            await asyncio.sleep(self.limits.tick)
+            try:
+                await self._maintain_once()
+            except Exception:
+                log.exception("session maintenance failed")
+
+    async def _maintain_once(self) -> None:
+        now = time.monotonic()
+        probes = []
+        for session in self.sessions:
+            if not session.idle or not session.opened:
+                continue
+            if time.time() - session.last_used >= self.limits.idle_timeout:
+                self._close(session, "idle")
+            elif session.spec.keepalive_seconds > 0 and now - session.last_activity >= session.spec.keepalive_seconds:
+                probes.append(self._probe(session))
+        if probes:
+            await asyncio.gather(*probes)
+
+    async def _probe(self, session: PinnedSession) -> None:
+        self.counters["keepalive_probes"] += 1
+        try:
+            await session.call(lambda driver: driver.probe(), time.monotonic() + self.limits.probe_timeout)
+        except SessionClosedBeforeRun:
+            return
+        except (DriverError, TimeoutError) as exc:
+            session.keepalive_failures += 1
+            self.counters["keepalive_failures"] += 1
+            self._close(session, f"keepalive: {exc}")

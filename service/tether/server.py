@@ -1,0 +1,204 @@
+"""tetherd's gRPC server: listener, auth, health, reflection, graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import hmac
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import IO, Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from . import __version__
+from .config import ConfigError, Settings, ensure_private_dir
+from .drivers.registry import DriverRegistry
+from .executor import Executor
+from .jobs import JobStore
+from .pool import PoolLimits, SessionPool
+from .requests import Defaults
+from .servicer import TetherServicer
+from .v1 import tether_pb2 as pb
+from .v1 import tether_pb2_grpc as pb_grpc
+
+log = logging.getLogger("tether.server")
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Tether"].full_name
+
+
+class AlreadyRunning(RuntimeError):
+    pass
+
+
+class TokenAuth(grpc.aio.ServerInterceptor):
+    """Requires ``authorization: Bearer <token>`` on every call (health checks included)."""
+
+    def __init__(self, token: str) -> None:
+        self._expected = f"Bearer {token}".encode()
+
+        async def deny(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
+
+        self._deny: grpc.RpcMethodHandler[Any, Any] = grpc.unary_unary_rpc_method_handler(deny)
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        metadata = dict(details.invocation_metadata or ())
+        supplied = metadata.get("authorization", "")
+        supplied_bytes = supplied.encode() if isinstance(supplied, str) else supplied
+        if hmac.compare_digest(supplied_bytes, self._expected):
+            return await continuation(details)
+        return self._deny
+
+
+def _server_options(settings: Settings) -> list[tuple[str, int]]:
+    return [
+        ("grpc.max_receive_message_length", settings.max_message_bytes),
+        ("grpc.max_send_message_length", max(settings.max_message_bytes, 64 * 1024 * 1024)),
+        # Ping idle clients so a vanished caller is noticed; let clients ping every 10 s.
+        ("grpc.keepalive_time_ms", 60_000),
+        ("grpc.keepalive_timeout_ms", 20_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+        ("grpc.http2.max_pings_without_data", 0),
+    ]
+
+
+def _claim_socket(path: Path) -> IO[str]:
+    """Take the listener's lock; remove a stale socket left by a dead tetherd.
+
+    The lock, not the socket file, decides who serves: many processes may race to
+    start the embedded service, and exactly one of them gets the lock.
+    """
+    ensure_private_dir(path.parent)
+    lock = open(path.with_suffix(".lock"), "a")  # noqa: SIM115 - held for the server's lifetime
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        raise AlreadyRunning(f"another tetherd already serves {path}") from None
+    if path.exists() or path.is_symlink():
+        path.unlink()
+    return lock
+
+
+class Tetherd:
+    def __init__(self, settings: Settings, registry: DriverRegistry | None = None) -> None:
+        self.settings = settings
+        self.registry = registry or DriverRegistry()
+        self.pool = SessionPool(PoolLimits(max_sessions=settings.max_sessions, idle_timeout=settings.idle_timeout))
+        self.store = JobStore(settings.jobs_db, max_jobs=settings.max_jobs)
+        self.executor = Executor(
+            self.registry,
+            self.pool,
+            self.store,
+            Defaults(settings.keepalive_seconds, settings.connect_timeout, settings.read_timeout),
+            max_concurrency=settings.max_concurrency,
+            bulk_concurrency=settings.bulk_concurrency,
+            default_timeout=settings.request_timeout,
+        )
+        self.servicer = TetherServicer(self.executor, self.pool, self.store, self.registry, settings.listen)
+        self.health = health.aio.HealthServicer()
+        self._stop = asyncio.Event()
+        self._lock: IO[str] | None = None
+        self.server: grpc.aio.Server | None = None
+
+    async def start(self) -> None:
+        settings = self.settings
+        interceptors = []
+        token = settings.resolved_token()
+        if token:
+            interceptors.append(TokenAuth(token))
+        server = grpc.aio.server(options=_server_options(settings), interceptors=interceptors)
+        pb_grpc.add_TetherServicer_to_server(self.servicer, server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+        if settings.is_unix:
+            self._lock = _claim_socket(settings.socket_path)
+            old_umask = os.umask(0o177)  # the socket file is created 0600
+            try:
+                server.add_insecure_port(settings.listen)
+            finally:
+                os.umask(old_umask)
+        else:
+            server.add_secure_port(settings.listen, self._credentials())
+        await server.start()
+        self.server = server
+        self.pool.start()
+        await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
+        await self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+        log.info("tetherd serving", extra={"listen": settings.listen, "version": __version__, "pid": os.getpid()})
+
+    def _credentials(self) -> grpc.ServerCredentials:
+        settings = self.settings
+        try:
+            key = Path(settings.tls_key).read_bytes()
+            cert = Path(settings.tls_cert).read_bytes()
+            client_ca = Path(settings.tls_client_ca).read_bytes() if settings.tls_client_ca else None
+        except OSError as exc:
+            raise ConfigError(f"cannot read TLS file: {exc}") from None
+        return grpc.ssl_server_credentials(
+            [(key, cert)], root_certificates=client_ca, require_client_auth=client_ca is not None
+        )
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def wait(self) -> None:
+        idle_watch = asyncio.ensure_future(self._exit_when_idle()) if self.settings.exit_when_idle > 0 else None
+        await self._stop.wait()
+        if idle_watch is not None:
+            idle_watch.cancel()
+        await self.stop()
+
+    async def _exit_when_idle(self) -> None:
+        limit = self.settings.exit_when_idle
+        while True:
+            await asyncio.sleep(min(limit, 1.0))
+            quiet = time.monotonic() - self.servicer.last_call
+            if self.pool.open_count == 0 and self.store.running_count() == 0 and quiet >= limit:
+                log.info("exiting: idle with no sessions", extra={"idle_seconds": round(quiet, 1)})
+                self._stop.set()
+                return
+
+    async def stop(self) -> None:
+        """Stop taking calls, let running ones finish (up to drain_seconds), close sessions."""
+        await self.health.enter_graceful_shutdown()
+        if self.server is not None:
+            await self.server.stop(self.settings.drain_seconds)
+        await self.pool.shutdown()
+        self.store.close()
+        if self.settings.is_unix and self._lock is not None:
+            self.settings.socket_path.unlink(missing_ok=True)
+            self._lock.close()
+        log.info("tetherd stopped")
+
+
+async def serve(settings: Settings, registry: DriverRegistry | None = None) -> None:
+    daemon = Tetherd(settings, registry)
+    await daemon.start()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, daemon.request_stop)
+    await daemon.wait()
+
+
+def local_socket_answers(path: Path, timeout: float = 0.5) -> bool:
+    """True when something accepts connections on the unix socket ``path``."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(timeout)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True

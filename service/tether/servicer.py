@@ -1,0 +1,155 @@
+"""The gRPC servicer: maps API calls onto the executor, pool and job store, and
+every failure onto a gRPC status whose message names the problem."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+
+from . import __version__
+from .drivers.registry import DriverRegistry
+from .executor import Executor, Failure, classify
+from .jobs import BadPageToken, JobNotFound, JobStore
+from .pool import SessionPool
+from .session import PinnedSession, SessionState
+from .v1 import tether_pb2 as pb
+from .v1 import tether_pb2_grpc as pb_grpc
+
+log = logging.getLogger("tether.api")
+T = TypeVar("T")
+
+_SESSION_STATES = {
+    SessionState.CONNECTING: pb.SESSION_STATE_CONNECTING,
+    SessionState.IDLE: pb.SESSION_STATE_IDLE,
+    SessionState.BUSY: pb.SESSION_STATE_BUSY,
+    SessionState.CLOSED: pb.SESSION_STATE_CLOSED,
+}
+
+
+async def _guard(context: grpc.aio.ServicerContext[Any, Any], call: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await call()
+    except (JobNotFound, BadPageToken) as exc:
+        code = grpc.StatusCode.NOT_FOUND if isinstance(exc, JobNotFound) else grpc.StatusCode.INVALID_ARGUMENT
+        await context.abort(code, f"no job with id {exc.args[0]!r}" if isinstance(exc, JobNotFound) else str(exc))
+    except Exception as exc:  # noqa: BLE001 - every failure becomes a status, never a crash
+        failure = classify(exc)
+        await context.abort(grpc.StatusCode[failure.code], failure.message)
+    raise AssertionError("unreachable")
+
+
+def session_message(session: PinnedSession) -> pb.Session:
+    return pb.Session(
+        id=session.id,
+        fingerprint=session.key.fingerprint,
+        driver=session.key.driver,
+        host=session.key.host,
+        port=session.key.port,
+        username=session.key.username,
+        platform=session.spec.platform,
+        state=_SESSION_STATES[session.state],
+        created=session.created,
+        last_used=session.last_used,
+        use_count=session.use_count,
+        keepalive_failures=session.keepalive_failures,
+        queued=session.queued,
+    )
+
+
+class TetherServicer(pb_grpc.TetherServicer):
+    def __init__(
+        self, executor: Executor, pool: SessionPool, store: JobStore, registry: DriverRegistry, listen: str
+    ) -> None:
+        self.executor = executor
+        self.pool = pool
+        self.store = store
+        self.registry = registry
+        self.listen = listen
+        self.started = time.time()
+        self.last_call = time.monotonic()
+
+    async def Execute(
+        self, request: pb.ExecuteRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ExecuteResponse:
+        self.last_call = time.monotonic()
+        return await _guard(context, lambda: self.executor.execute(request))
+
+    async def Bulk(
+        self, request: pb.BulkRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[pb.BulkEvent]:
+        self.last_call = time.monotonic()
+        try:
+            async for event in self.executor.bulk(request):
+                yield event
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a status, never a crash
+            failure = exc if isinstance(exc, Failure) else classify(exc)
+            await context.abort(grpc.StatusCode[failure.code], failure.message)
+
+    async def GetJob(self, request: pb.GetJobRequest, context: grpc.aio.ServicerContext[Any, Any]) -> pb.Job:
+        async def get() -> pb.Job:
+            return self.store.get(request.job_id)
+
+        return await _guard(context, get)
+
+    async def ListJobs(
+        self, request: pb.ListJobsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ListJobsResponse:
+        async def list_jobs() -> pb.ListJobsResponse:
+            jobs, token = self.store.list(
+                states=list(request.states),
+                kind=request.kind,
+                target=request.target,
+                since=request.since,
+                page_size=request.page_size,
+                page_token=request.page_token,
+                include_results=request.include_results,
+            )
+            return pb.ListJobsResponse(jobs=jobs, next_page_token=token)
+
+        return await _guard(context, list_jobs)
+
+    async def CancelJob(self, request: pb.CancelJobRequest, context: grpc.aio.ServicerContext[Any, Any]) -> pb.Job:
+        async def cancel() -> pb.Job:
+            return self.store.cancel(request.job_id)
+
+        return await _guard(context, cancel)
+
+    async def ListSessions(
+        self, request: pb.ListSessionsRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ListSessionsResponse:
+        sessions = [
+            session_message(s)
+            for s in self.pool.sessions
+            if (not request.host or s.key.host == request.host)
+            and (not request.driver or s.key.driver == request.driver)
+        ]
+        return pb.ListSessionsResponse(sessions=sessions)
+
+    async def CloseSession(
+        self, request: pb.CloseSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.CloseSessionResponse:
+        if not (request.session_id or request.host or request.all):
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, "say which sessions to close: session_id, host or all"
+            )
+        closed = self.pool.close_matching(request.session_id, request.host, request.all)
+        return pb.CloseSessionResponse(closed=closed)
+
+    async def GetServiceInfo(
+        self, request: pb.GetServiceInfoRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.ServiceInfo:
+        return pb.ServiceInfo(
+            version=__version__,
+            pid=os.getpid(),
+            started=self.started,
+            drivers=self.registry.names(),
+            counters=dict(self.pool.counters),
+            sessions_open=self.pool.open_count,
+            jobs_running=self.store.running_count(),
+            listen=self.listen,
+        )
