@@ -8,7 +8,6 @@ import hmac
 import logging
 import os
 import signal
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -192,13 +191,3 @@ async def serve(settings: Settings, registry: DriverRegistry | None = None) -> N
         loop.add_signal_handler(signum, daemon.request_stop)
     await daemon.wait()
 
-
-def local_socket_answers(path: Path, timeout: float = 0.5) -> bool:
-    """True when something accepts connections on the unix socket ``path``."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        probe.settimeout(timeout)
-        try:
-            probe.connect(str(path))
-        except OSError:
-            return False
-    return True

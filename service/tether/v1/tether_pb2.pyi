@@ -24,6 +24,33 @@ else:
 
 DESCRIPTOR: google.protobuf.descriptor.FileDescriptor
 
+class _ConfigMode:
+    ValueType = typing.NewType("ValueType", builtins.int)
+    V: typing_extensions.TypeAlias = ValueType
+
+class _ConfigModeEnumTypeWrapper(google.protobuf.internal.enum_type_wrapper._EnumTypeWrapper[_ConfigMode.ValueType], builtins.type):
+    DESCRIPTOR: google.protobuf.descriptor.EnumDescriptor
+    CONFIG_MODE_UNSPECIFIED: _ConfigMode.ValueType  # 0
+    """same as CONFIG_MODE_APPLY"""
+    CONFIG_MODE_APPLY: _ConfigMode.ValueType  # 1
+    """send every line"""
+    CONFIG_MODE_MERGE: _ConfigMode.ValueType  # 2
+    """send only the lines missing from the running config (idempotent)"""
+    CONFIG_MODE_CHECK: _ConfigMode.ValueType  # 3
+    """compute what MERGE would send; change nothing"""
+
+class ConfigMode(_ConfigMode, metaclass=_ConfigModeEnumTypeWrapper): ...
+
+CONFIG_MODE_UNSPECIFIED: ConfigMode.ValueType  # 0
+"""same as CONFIG_MODE_APPLY"""
+CONFIG_MODE_APPLY: ConfigMode.ValueType  # 1
+"""send every line"""
+CONFIG_MODE_MERGE: ConfigMode.ValueType  # 2
+"""send only the lines missing from the running config (idempotent)"""
+CONFIG_MODE_CHECK: ConfigMode.ValueType  # 3
+"""compute what MERGE would send; change nothing"""
+global___ConfigMode = ConfigMode
+
 class _Mode:
     ValueType = typing.NewType("ValueType", builtins.int)
     V: typing_extensions.TypeAlias = ValueType
@@ -239,6 +266,8 @@ class Operation(google.protobuf.message.Message):
     PARSE_FIELD_NUMBER: builtins.int
     SAVE_FIELD_NUMBER: builtins.int
     STOP_ON_ERROR_FIELD_NUMBER: builtins.int
+    CONFIG_MODE_FIELD_NUMBER: builtins.int
+    DIFF_FIELD_NUMBER: builtins.int
     read_timeout: builtins.float
     """seconds per command; 0: the driver default"""
     expect_prompt: builtins.str
@@ -247,6 +276,10 @@ class Operation(google.protobuf.message.Message):
     """after config: save the running configuration"""
     stop_on_error: builtins.bool
     """stop at the first failing command"""
+    config_mode: global___ConfigMode.ValueType
+    """how config lines are applied"""
+    diff: builtins.bool
+    """return the running configuration before and after"""
     @property
     def commands(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
         """run one after another, in order"""
@@ -267,11 +300,47 @@ class Operation(google.protobuf.message.Message):
         parse: global___Parse | None = ...,
         save: builtins.bool = ...,
         stop_on_error: builtins.bool = ...,
+        config_mode: global___ConfigMode.ValueType = ...,
+        diff: builtins.bool = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["parse", b"parse"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["commands", b"commands", "config", b"config", "expect_prompt", b"expect_prompt", "parse", b"parse", "read_timeout", b"read_timeout", "save", b"save", "stop_on_error", b"stop_on_error"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["commands", b"commands", "config", b"config", "config_mode", b"config_mode", "diff", b"diff", "expect_prompt", b"expect_prompt", "parse", b"parse", "read_timeout", b"read_timeout", "save", b"save", "stop_on_error", b"stop_on_error"]) -> None: ...
 
 global___Operation = Operation
+
+@typing.final
+class ConfigChange(google.protobuf.message.Message):
+    """What a config operation changed (or, in CHECK mode, would change)."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    CHANGED_FIELD_NUMBER: builtins.int
+    LINES_FIELD_NUMBER: builtins.int
+    BEFORE_FIELD_NUMBER: builtins.int
+    AFTER_FIELD_NUMBER: builtins.int
+    SAVED_FIELD_NUMBER: builtins.int
+    changed: builtins.bool
+    before: builtins.str
+    """running config before (when diff was asked)"""
+    after: builtins.str
+    """running config after; in CHECK mode the predicted one"""
+    saved: builtins.bool
+    @property
+    def lines(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """the lines sent, or that would be sent"""
+
+    def __init__(
+        self,
+        *,
+        changed: builtins.bool = ...,
+        lines: collections.abc.Iterable[builtins.str] | None = ...,
+        before: builtins.str = ...,
+        after: builtins.str = ...,
+        saved: builtins.bool = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["after", b"after", "before", b"before", "changed", b"changed", "lines", b"lines", "saved", b"saved"]) -> None: ...
+
+global___ConfigChange = ConfigChange
 
 @typing.final
 class ExecuteRequest(google.protobuf.message.Message):
@@ -393,12 +462,17 @@ class ExecuteResponse(google.protobuf.message.Message):
     RESULTS_FIELD_NUMBER: builtins.int
     META_FIELD_NUMBER: builtins.int
     OK_FIELD_NUMBER: builtins.int
+    CONFIG_FIELD_NUMBER: builtins.int
     job_id: builtins.str
     ok: builtins.bool
     @property
     def results(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[global___CommandResult]: ...
     @property
     def meta(self) -> global___ExecutionMeta: ...
+    @property
+    def config(self) -> global___ConfigChange:
+        """set when the operation had config lines"""
+
     def __init__(
         self,
         *,
@@ -406,9 +480,10 @@ class ExecuteResponse(google.protobuf.message.Message):
         results: collections.abc.Iterable[global___CommandResult] | None = ...,
         meta: global___ExecutionMeta | None = ...,
         ok: builtins.bool = ...,
+        config: global___ConfigChange | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["meta", b"meta"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["job_id", b"job_id", "meta", b"meta", "ok", b"ok", "results", b"results"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["config", b"config", "meta", b"meta"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["config", b"config", "job_id", b"job_id", "meta", b"meta", "ok", b"ok", "results", b"results"]) -> None: ...
 
 global___ExecuteResponse = ExecuteResponse
 
@@ -506,6 +581,7 @@ class TargetResult(google.protobuf.message.Message):
     META_FIELD_NUMBER: builtins.int
     ERROR_FIELD_NUMBER: builtins.int
     ERROR_CODE_FIELD_NUMBER: builtins.int
+    CONFIG_FIELD_NUMBER: builtins.int
     target: builtins.str
     ok: builtins.bool
     error: builtins.str
@@ -515,6 +591,8 @@ class TargetResult(google.protobuf.message.Message):
     def results(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[global___CommandResult]: ...
     @property
     def meta(self) -> global___ExecutionMeta: ...
+    @property
+    def config(self) -> global___ConfigChange: ...
     def __init__(
         self,
         *,
@@ -524,9 +602,10 @@ class TargetResult(google.protobuf.message.Message):
         meta: global___ExecutionMeta | None = ...,
         error: builtins.str = ...,
         error_code: builtins.str = ...,
+        config: global___ConfigChange | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["meta", b"meta"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["error", b"error", "error_code", b"error_code", "meta", b"meta", "ok", b"ok", "results", b"results", "target", b"target"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["config", b"config", "meta", b"meta"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["config", b"config", "error", b"error", "error_code", b"error_code", "meta", b"meta", "ok", b"ok", "results", b"results", "target", b"target"]) -> None: ...
 
 global___TargetResult = TargetResult
 
@@ -1004,3 +1083,108 @@ class ServiceInfo(google.protobuf.message.Message):
     def ClearField(self, field_name: typing.Literal["counters", b"counters", "drivers", b"drivers", "jobs_running", b"jobs_running", "listen", b"listen", "pid", b"pid", "sessions_open", b"sessions_open", "started", b"started", "version", b"version"]) -> None: ...
 
 global___ServiceInfo = ServiceInfo
+
+@typing.final
+class PutFileRequest(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    DRIVER_FIELD_NUMBER: builtins.int
+    CONNECTION_FIELD_NUMBER: builtins.int
+    MODE_FIELD_NUMBER: builtins.int
+    REMOTE_PATH_FIELD_NUMBER: builtins.int
+    DATA_FIELD_NUMBER: builtins.int
+    FILE_MODE_FIELD_NUMBER: builtins.int
+    driver: builtins.str
+    mode: global___Mode.ValueType
+    remote_path: builtins.str
+    data: builtins.bytes
+    file_mode: builtins.int
+    """permission bits; 0: leave the target's default"""
+    @property
+    def connection(self) -> global___Connection: ...
+    def __init__(
+        self,
+        *,
+        driver: builtins.str = ...,
+        connection: global___Connection | None = ...,
+        mode: global___Mode.ValueType = ...,
+        remote_path: builtins.str = ...,
+        data: builtins.bytes = ...,
+        file_mode: builtins.int = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["connection", b"connection"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["connection", b"connection", "data", b"data", "driver", b"driver", "file_mode", b"file_mode", "mode", b"mode", "remote_path", b"remote_path"]) -> None: ...
+
+global___PutFileRequest = PutFileRequest
+
+@typing.final
+class PutFileResponse(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    JOB_ID_FIELD_NUMBER: builtins.int
+    SIZE_FIELD_NUMBER: builtins.int
+    META_FIELD_NUMBER: builtins.int
+    job_id: builtins.str
+    size: builtins.int
+    @property
+    def meta(self) -> global___ExecutionMeta: ...
+    def __init__(
+        self,
+        *,
+        job_id: builtins.str = ...,
+        size: builtins.int = ...,
+        meta: global___ExecutionMeta | None = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["meta", b"meta"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["job_id", b"job_id", "meta", b"meta", "size", b"size"]) -> None: ...
+
+global___PutFileResponse = PutFileResponse
+
+@typing.final
+class FetchFileRequest(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    DRIVER_FIELD_NUMBER: builtins.int
+    CONNECTION_FIELD_NUMBER: builtins.int
+    MODE_FIELD_NUMBER: builtins.int
+    REMOTE_PATH_FIELD_NUMBER: builtins.int
+    driver: builtins.str
+    mode: global___Mode.ValueType
+    remote_path: builtins.str
+    @property
+    def connection(self) -> global___Connection: ...
+    def __init__(
+        self,
+        *,
+        driver: builtins.str = ...,
+        connection: global___Connection | None = ...,
+        mode: global___Mode.ValueType = ...,
+        remote_path: builtins.str = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["connection", b"connection"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["connection", b"connection", "driver", b"driver", "mode", b"mode", "remote_path", b"remote_path"]) -> None: ...
+
+global___FetchFileRequest = FetchFileRequest
+
+@typing.final
+class FetchFileResponse(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    JOB_ID_FIELD_NUMBER: builtins.int
+    DATA_FIELD_NUMBER: builtins.int
+    META_FIELD_NUMBER: builtins.int
+    job_id: builtins.str
+    data: builtins.bytes
+    @property
+    def meta(self) -> global___ExecutionMeta: ...
+    def __init__(
+        self,
+        *,
+        job_id: builtins.str = ...,
+        data: builtins.bytes = ...,
+        meta: global___ExecutionMeta | None = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["meta", b"meta"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["data", b"data", "job_id", b"job_id", "meta", b"meta"]) -> None: ...
+
+global___FetchFileResponse = FetchFileResponse

@@ -74,6 +74,16 @@ class TetherStub(object):
                 request_serializer=tether_dot_v1_dot_tether__pb2.GetServiceInfoRequest.SerializeToString,
                 response_deserializer=tether_dot_v1_dot_tether__pb2.ServiceInfo.FromString,
                 _registered_method=True)
+        self.PutFile = channel.unary_unary(
+                '/tether.v1.Tether/PutFile',
+                request_serializer=tether_dot_v1_dot_tether__pb2.PutFileRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_tether__pb2.PutFileResponse.FromString,
+                _registered_method=True)
+        self.FetchFile = channel.unary_unary(
+                '/tether.v1.Tether/FetchFile',
+                request_serializer=tether_dot_v1_dot_tether__pb2.FetchFileRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_tether__pb2.FetchFileResponse.FromString,
+                _registered_method=True)
 
 
 class TetherServicer(object):
@@ -130,6 +140,19 @@ class TetherServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutFile(self, request, context):
+        """File transfer over a target's session, for drivers that can (SFTP/SCP).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FetchFile(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TetherServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -172,6 +195,16 @@ def add_TetherServicer_to_server(servicer, server):
                     servicer.GetServiceInfo,
                     request_deserializer=tether_dot_v1_dot_tether__pb2.GetServiceInfoRequest.FromString,
                     response_serializer=tether_dot_v1_dot_tether__pb2.ServiceInfo.SerializeToString,
+            ),
+            'PutFile': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutFile,
+                    request_deserializer=tether_dot_v1_dot_tether__pb2.PutFileRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_tether__pb2.PutFileResponse.SerializeToString,
+            ),
+            'FetchFile': grpc.unary_unary_rpc_method_handler(
+                    servicer.FetchFile,
+                    request_deserializer=tether_dot_v1_dot_tether__pb2.FetchFileRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_tether__pb2.FetchFileResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -390,6 +423,60 @@ class Tether(object):
             '/tether.v1.Tether/GetServiceInfo',
             tether_dot_v1_dot_tether__pb2.GetServiceInfoRequest.SerializeToString,
             tether_dot_v1_dot_tether__pb2.ServiceInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tether.v1.Tether/PutFile',
+            tether_dot_v1_dot_tether__pb2.PutFileRequest.SerializeToString,
+            tether_dot_v1_dot_tether__pb2.PutFileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FetchFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tether.v1.Tether/FetchFile',
+            tether_dot_v1_dot_tether__pb2.FetchFileRequest.SerializeToString,
+            tether_dot_v1_dot_tether__pb2.FetchFileResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -66,6 +66,17 @@ class TetherStub:
     ]
     """Version, uptime and the counters that show what the service did."""
 
+    PutFile: grpc.UnaryUnaryMultiCallable[
+        tether.v1.tether_pb2.PutFileRequest,
+        tether.v1.tether_pb2.PutFileResponse,
+    ]
+    """File transfer over a target's session, for drivers that can (SFTP/SCP)."""
+
+    FetchFile: grpc.UnaryUnaryMultiCallable[
+        tether.v1.tether_pb2.FetchFileRequest,
+        tether.v1.tether_pb2.FetchFileResponse,
+    ]
+
 class TetherAsyncStub:
     Execute: grpc.aio.UnaryUnaryMultiCallable[
         tether.v1.tether_pb2.ExecuteRequest,
@@ -109,6 +120,17 @@ class TetherAsyncStub:
         tether.v1.tether_pb2.ServiceInfo,
     ]
     """Version, uptime and the counters that show what the service did."""
+
+    PutFile: grpc.aio.UnaryUnaryMultiCallable[
+        tether.v1.tether_pb2.PutFileRequest,
+        tether.v1.tether_pb2.PutFileResponse,
+    ]
+    """File transfer over a target's session, for drivers that can (SFTP/SCP)."""
+
+    FetchFile: grpc.aio.UnaryUnaryMultiCallable[
+        tether.v1.tether_pb2.FetchFileRequest,
+        tether.v1.tether_pb2.FetchFileResponse,
+    ]
 
 class TetherServicer(metaclass=abc.ABCMeta):
     @abc.abstractmethod
@@ -169,5 +191,20 @@ class TetherServicer(metaclass=abc.ABCMeta):
         context: _ServicerContext,
     ) -> typing.Union[tether.v1.tether_pb2.ServiceInfo, collections.abc.Awaitable[tether.v1.tether_pb2.ServiceInfo]]:
         """Version, uptime and the counters that show what the service did."""
+
+    @abc.abstractmethod
+    def PutFile(
+        self,
+        request: tether.v1.tether_pb2.PutFileRequest,
+        context: _ServicerContext,
+    ) -> typing.Union[tether.v1.tether_pb2.PutFileResponse, collections.abc.Awaitable[tether.v1.tether_pb2.PutFileResponse]]:
+        """File transfer over a target's session, for drivers that can (SFTP/SCP)."""
+
+    @abc.abstractmethod
+    def FetchFile(
+        self,
+        request: tether.v1.tether_pb2.FetchFileRequest,
+        context: _ServicerContext,
+    ) -> typing.Union[tether.v1.tether_pb2.FetchFileResponse, collections.abc.Awaitable[tether.v1.tether_pb2.FetchFileResponse]]: ...
 
 def add_TetherServicer_to_server(servicer: TetherServicer, server: typing.Union[grpc.Server, grpc.aio.Server]) -> None: ...
