@@ -72,7 +72,7 @@ def _spawn(endpoint: str, path: Path, exit_when_idle: float) -> None:
     ]
     with open(log_path, "ab") as log:
         os.chmod(log_path, 0o600)
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        process = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,
             stdout=log,

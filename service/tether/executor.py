@@ -4,25 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from .drivers.contract import (
     AuthFailed,
-    CommandFailed,
     ConnectFailed,
     ConnectionSpec,
     Driver,
-    DriverError,
     InvalidRequest,
     SessionLost,
     Unsupported,
 )
 from .drivers.registry import DriverRegistry
 from .jobs import ActiveJob, JobStore
-from .parsing import parse
+from .operation import OperationResult, run_operation
 from .pool import Outcome, PoolExhausted, SessionPool
 from .requests import (
     MAX_TARGETS,
@@ -36,6 +34,7 @@ from .requests import (
 from .v1 import tether_pb2 as pb
 
 log = logging.getLogger("tether.executor")
+T = TypeVar("T")
 
 
 class Cancelled(Exception):
@@ -65,6 +64,7 @@ def classify(exc: BaseException) -> Failure:
         (PoolExhausted, "RESOURCE_EXHAUSTED"),
         (TimeoutError, "DEADLINE_EXCEEDED"),
         (Cancelled, "CANCELLED"),
+        (asyncio.CancelledError, "CANCELLED"),
     ]
     for kind, code in mapping:
         if isinstance(exc, kind):
@@ -73,48 +73,7 @@ def classify(exc: BaseException) -> Failure:
     return Failure("INTERNAL", f"{type(exc).__name__}: {exc}")
 
 
-def run_operation(
-    driver: Driver, op: OperationSpec, cancelled: threading.Event, redact: Redactor
-) -> list[pb.CommandResult]:
-    """The unit of work a session thread runs: the whole operation, in order."""
-    results: list[pb.CommandResult] = []
-    failed = False
-
-    def step(label: str, call: object) -> str | None:
-        nonlocal failed
-        result = pb.CommandResult(command=label)
-        results.append(result)
-        if cancelled.is_set() or (failed and op.stop_on_error):
-            result.status = pb.RESULT_STATUS_SKIPPED
-            result.error = "cancelled" if cancelled.is_set() else "skipped after an earlier failure"
-            return None
-        started = time.perf_counter()
-        try:
-            output = call() if callable(call) else ""
-        except CommandFailed as exc:
-            result.status, result.error, failed = pb.RESULT_STATUS_FAILED, redact(str(exc)), True
-            return None
-        finally:
-            result.duration_ms = (time.perf_counter() - started) * 1000
-        result.output = redact(output)
-        result.status = pb.RESULT_STATUS_OK
-        return result.output
-
-    if op.config:
-        step("\n".join(op.config), lambda: driver.run_config(op.config, op.options))
-    if op.save:
-        step("save", driver.save_config)
-    for command in op.commands:
-        output = step(command, lambda command=command: driver.run_command(command, op.options))
-        if output is not None and op.parse.kind:
-            try:
-                results[-1].parsed_json = parse(op.parse, driver.spec.platform, command, output)
-            except (ValueError, DriverError) as exc:
-                results[-1].status, results[-1].error, failed = pb.RESULT_STATUS_FAILED, f"parse: {exc}", True
-    return results
-
-
-def _meta(outcome: Outcome[list[pb.CommandResult]]) -> pb.ExecutionMeta:
+def _meta(outcome: Outcome[Any]) -> pb.ExecutionMeta:
     return pb.ExecutionMeta(
         session_id=outcome.session.id,
         session_reused=outcome.reused,
@@ -148,26 +107,49 @@ class Executor:
         self,
         driver: type[Driver],
         spec: ConnectionSpec,
-        op: OperationSpec,
+        work: Callable[[Driver], T],
         mode: pb.Mode.ValueType,
         timeout: float,
         job: ActiveJob,
-        redact: Redactor,
-    ) -> Outcome[list[pb.CommandResult]]:
+    ) -> Outcome[T]:
         deadline = time.monotonic() + (timeout or self.default_timeout)
         async with self._slots:
             if job.cancelled.is_set():
                 raise Cancelled("job was cancelled before this target ran")
             self.store.start(job)
-            outcome = await self.pool.run(
-                driver,
-                spec,
-                lambda d: run_operation(d, op, job.cancelled, redact),
-                deadline,
-                pinned=mode != pb.MODE_ONESHOT,
-            )
-        self.pool.counters["commands_run"] += sum(r.status == pb.RESULT_STATUS_OK for r in outcome.value)
+            return await self.pool.run(driver, spec, work, deadline, pinned=mode != pb.MODE_ONESHOT)
+
+    async def _run_operation(
+        self,
+        driver: type[Driver],
+        spec: ConnectionSpec,
+        op: OperationSpec,
+        mode: pb.Mode.ValueType,
+        timeout: float,
+        job: ActiveJob,
+        redact: Redactor,
+    ) -> Outcome[OperationResult]:
+        outcome = await self._run_target(
+            driver, spec, lambda d: run_operation(d, op, job.cancelled, redact), mode, timeout, job
+        )
+        self.pool.counters["commands_run"] += sum(r.status == pb.RESULT_STATUS_OK for r in outcome.value.results)
         return outcome
+
+    async def _single(
+        self, job: ActiveJob, spec: ConnectionSpec, redact: Redactor, run: Awaitable[Outcome[T]]
+    ) -> Outcome[T]:
+        """Await one target's work; a failure is recorded on the job and raised as a Failure."""
+        try:
+            return await run
+        except BaseException as exc:
+            failure = classify(exc)
+            message = redact(failure.message)
+            job.record.results.add(target=spec.target, ok=False, error=message, error_code=failure.code)
+            cancelled = failure.code == "CANCELLED"
+            self.store.finish(job, pb.JOB_STATE_CANCELLED if cancelled else pb.JOB_STATE_FAILED, message)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            raise Failure(failure.code, message) from None
 
     async def execute(self, request: pb.ExecuteRequest) -> pb.ExecuteResponse:
         driver = self.registry.get(request.driver or "netmiko")
@@ -176,26 +158,48 @@ class Executor:
         redact = Redactor.for_specs([spec])
         job = self.store.create(pb.JOB_KIND_EXECUTE, driver.meta.name, [spec.target], op.lines, dict(request.labels))
         self.pool.counters["jobs_execute"] += 1
-        try:
-            outcome = await self._run_target(driver, spec, op, request.mode, request.timeout, job, redact)
-        except BaseException as exc:
-            failure = classify(exc)
-            message = redact(failure.message)
-            job.record.results.add(target=spec.target, ok=False, error=message, error_code=failure.code)
-            self.store.finish(
-                job, pb.JOB_STATE_CANCELLED if failure.code == "CANCELLED" else pb.JOB_STATE_FAILED, message
-            )
-            if isinstance(exc, asyncio.CancelledError):
-                raise
-            raise Failure(failure.code, message) from None
-        ok = all(r.status == pb.RESULT_STATUS_OK for r in outcome.value)
+        outcome = await self._single(
+            job, spec, redact, self._run_operation(driver, spec, op, request.mode, request.timeout, job, redact)
+        )
+        ok = outcome.value.ok
         meta = _meta(outcome)
-        job.record.results.add(target=spec.target, ok=ok, results=outcome.value, meta=meta)
+        target = job.record.results.add(target=spec.target, ok=ok, results=outcome.value.results, meta=meta)
+        if outcome.value.config is not None:
+            target.config.CopyFrom(outcome.value.config)
         state = pb.JOB_STATE_SUCCEEDED if ok else pb.JOB_STATE_FAILED
         if job.cancelled.is_set():
             state = pb.JOB_STATE_CANCELLED
         self.store.finish(job, state, "" if ok else "one or more commands failed")
-        return pb.ExecuteResponse(job_id=job.record.id, results=outcome.value, meta=meta, ok=ok)
+        return pb.ExecuteResponse(
+            job_id=job.record.id, results=outcome.value.results, meta=meta, ok=ok, config=outcome.value.config
+        )
+
+    async def _transfer(
+        self, request: pb.PutFileRequest | pb.FetchFileRequest, label: str, work: Callable[[Driver], T]
+    ) -> tuple[str, Outcome[T]]:
+        driver = self.registry.get(request.driver or "netmiko")
+        spec = connection_spec(request.connection, self.defaults, driver)
+        if not request.remote_path:
+            raise InvalidRequest("remote_path is required")
+        redact = Redactor.for_specs([spec])
+        job = self.store.create(pb.JOB_KIND_EXECUTE, driver.meta.name, [spec.target], [label], {})
+        outcome = await self._single(job, spec, redact, self._run_target(driver, spec, work, request.mode, 0, job))
+        job.record.results.add(target=spec.target, ok=True, meta=_meta(outcome))
+        self.store.finish(job, pb.JOB_STATE_SUCCEEDED)
+        return job.record.id, outcome
+
+    async def put_file(self, request: pb.PutFileRequest) -> pb.PutFileResponse:
+        label = f"put {request.remote_path} ({len(request.data)} bytes)"
+        job_id, outcome = await self._transfer(
+            request, label, lambda d: d.put_file(request.remote_path, request.data, request.file_mode)
+        )
+        return pb.PutFileResponse(job_id=job_id, size=len(request.data), meta=_meta(outcome))
+
+    async def fetch_file(self, request: pb.FetchFileRequest) -> pb.FetchFileResponse:
+        job_id, outcome = await self._transfer(
+            request, f"fetch {request.remote_path}", lambda d: d.fetch_file(request.remote_path)
+        )
+        return pb.FetchFileResponse(job_id=job_id, data=outcome.value, meta=_meta(outcome))
 
     async def bulk(self, request: pb.BulkRequest) -> AsyncIterator[pb.BulkEvent]:
         driver = self.registry.get(request.driver or "netmiko")
@@ -234,10 +238,14 @@ class Executor:
                 else:
                     events.put_nowait(pb.BulkEvent(started=pb.BulkEvent.TargetStarted(target=name)))
                     try:
-                        outcome = await self._run_target(driver, spec, op, request.mode, request.timeout, job, redact)
-                        result.results.extend(outcome.value)
+                        outcome = await self._run_operation(
+                            driver, spec, op, request.mode, request.timeout, job, redact
+                        )
+                        result.results.extend(outcome.value.results)
                         result.meta.CopyFrom(_meta(outcome))
-                        result.ok = all(r.status == pb.RESULT_STATUS_OK for r in outcome.value)
+                        result.ok = outcome.value.ok
+                        if outcome.value.config is not None:
+                            result.config.CopyFrom(outcome.value.config)
                         if not result.ok:
                             result.error = "one or more commands failed"
                     except Exception as exc:  # noqa: BLE001 - one target's failure is its result

@@ -6,6 +6,7 @@ device, and its error names the field that was wrong.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,8 @@ class OperationSpec:
     parse: ParseSpec
     save: bool = False
     stop_on_error: bool = False
+    config_mode: pb.ConfigMode.ValueType = pb.CONFIG_MODE_APPLY
+    diff: bool = False
 
     @property
     def lines(self) -> tuple[str, ...]:
@@ -114,6 +117,13 @@ def operation_spec(message: pb.Operation, defaults: Defaults) -> OperationSpec:
             raise InvalidRequest(f"a command is {len(line)} characters long; at most {MAX_COMMAND_LENGTH}")
         if "\n" in line or "\r" in line:
             raise InvalidRequest(f"command {line[:40]!r} contains a line break: send each line separately")
+    if message.config_mode not in pb.ConfigMode.values():
+        raise InvalidRequest(f"operation.config_mode {message.config_mode} is unknown")
+    if message.expect_prompt:
+        try:
+            re.compile(message.expect_prompt)
+        except re.error as exc:
+            raise InvalidRequest(f"operation.expect_prompt is not a valid regular expression: {exc}") from None
     if message.read_timeout < 0:
         raise InvalidRequest("operation.read_timeout must not be negative")
     kind = _PARSE_KINDS.get(message.parse.kind)
@@ -131,4 +141,6 @@ def operation_spec(message: pb.Operation, defaults: Defaults) -> OperationSpec:
         parse=parse,
         save=message.save,
         stop_on_error=message.stop_on_error,
+        config_mode=message.config_mode or pb.CONFIG_MODE_APPLY,
+        diff=message.diff,
     )

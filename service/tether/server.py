@@ -190,4 +190,3 @@ async def serve(settings: Settings, registry: DriverRegistry | None = None) -> N
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, daemon.request_stop)
     await daemon.wait()
-

@@ -90,6 +90,18 @@ class TetherServicer(pb_grpc.TetherServicer):
             failure = exc if isinstance(exc, Failure) else classify(exc)
             await context.abort(grpc.StatusCode[failure.code], failure.message)
 
+    async def PutFile(
+        self, request: pb.PutFileRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.PutFileResponse:
+        self.last_call = time.monotonic()
+        return await _guard(context, lambda: self.executor.put_file(request))
+
+    async def FetchFile(
+        self, request: pb.FetchFileRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> pb.FetchFileResponse:
+        self.last_call = time.monotonic()
+        return await _guard(context, lambda: self.executor.fetch_file(request))
+
     async def GetJob(self, request: pb.GetJobRequest, context: grpc.aio.ServicerContext[Any, Any]) -> pb.Job:
         async def get() -> pb.Job:
             return self.store.get(request.job_id)

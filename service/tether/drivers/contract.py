@@ -130,6 +130,12 @@ class Driver(ABC):
     def save_config(self) -> str:
         raise Unsupported(f"driver {self.meta.name} cannot save the configuration")
 
+    def put_file(self, remote_path: str, data: bytes, file_mode: int = 0) -> None:
+        raise Unsupported(f"driver {self.meta.name} cannot transfer files")
+
+    def fetch_file(self, remote_path: str) -> bytes:
+        raise Unsupported(f"driver {self.meta.name} cannot transfer files")
+
     @abstractmethod
     def probe(self) -> None:
         """Application-level liveness check. Raise SessionLost when the session is dead."""

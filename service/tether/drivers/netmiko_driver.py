@@ -91,6 +91,7 @@ class NetmikoDriver(Driver):
         self._conn: BaseConnection | None = None
         self._prompt_pattern = ""
         self._needs_resync = False
+        self._sftp: paramiko.SFTPClient | None = None
 
     @classmethod
     def validate(cls, spec: ConnectionSpec) -> None:
@@ -221,6 +222,37 @@ class NetmikoDriver(Driver):
         except _TRANSPORT_ERRORS as exc:
             raise SessionLost(f"{self.spec.target}: session lost: {exc}") from exc
 
+    def _sftp_client(self) -> paramiko.SFTPClient:
+        if self._sftp is None:
+            client = self._connection().remote_conn_pre
+            if not isinstance(client, paramiko.SSHClient):
+                raise Unsupported(f"file transfer needs an SSH session; {self.spec.target} is not one")
+            try:
+                self._sftp = client.open_sftp()
+            except paramiko.SSHException as exc:
+                raise Unsupported(
+                    f"{self.spec.target} offers no SFTP subsystem, which file transfer needs ({exc})"
+                ) from exc
+        return self._sftp
+
+    def put_file(self, remote_path: str, data: bytes, file_mode: int = 0) -> None:
+        sftp = self._sftp_client()
+        try:
+            with sftp.open(remote_path, "wb") as remote:
+                remote.write(data)
+            if file_mode:
+                sftp.chmod(remote_path, file_mode)
+        except OSError as exc:
+            raise CommandFailed(f"cannot write {remote_path} on {self.spec.target}: {exc}") from exc
+
+    def fetch_file(self, remote_path: str) -> bytes:
+        sftp = self._sftp_client()
+        try:
+            with sftp.open(remote_path, "rb") as remote:
+                return bytes(remote.read())
+        except OSError as exc:
+            raise CommandFailed(f"cannot read {remote_path} on {self.spec.target}: {exc}") from exc
+
     def probe(self) -> None:
         conn = self._connection()
         try:
@@ -235,6 +267,10 @@ class NetmikoDriver(Driver):
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
+        sftp, self._sftp = self._sftp, None
+        if sftp is not None:
+            with contextlib.suppress(Exception):
+                sftp.close()
         if conn is None:
             return
         # close must never raise: the session is gone either way.

@@ -1,0 +1,99 @@
+"""The unit of work a session thread runs: one whole operation, in order.
+
+Config lines first (so commands can verify them), then the commands. In MERGE
+and CHECK modes the running configuration is read first and only the missing
+lines are sent (or, in CHECK, only reported).
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from .configdiff import missing_lines, predicted
+from .drivers.contract import CommandFailed, Driver, DriverError
+from .parsing import parse
+from .requests import OperationSpec, Redactor
+from .v1 import tether_pb2 as pb
+
+
+@dataclass
+class OperationResult:
+    results: list[pb.CommandResult] = field(default_factory=list)
+    config: pb.ConfigChange | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(r.status == pb.RESULT_STATUS_OK for r in self.results)
+
+
+class _Steps:
+    def __init__(self, op: OperationSpec, cancelled: threading.Event, redact: Redactor) -> None:
+        self.op = op
+        self.cancelled = cancelled
+        self.redact = redact
+        self.failed = False
+        self.results: list[pb.CommandResult] = []
+
+    def run(self, label: str, call: Callable[[], str]) -> str | None:
+        result = pb.CommandResult(command=label)
+        self.results.append(result)
+        if self.cancelled.is_set() or (self.failed and self.op.stop_on_error):
+            result.status = pb.RESULT_STATUS_SKIPPED
+            result.error = "cancelled" if self.cancelled.is_set() else "skipped after an earlier failure"
+            return None
+        started = time.perf_counter()
+        try:
+            output = call()
+        except CommandFailed as exc:
+            result.status, result.error, self.failed = pb.RESULT_STATUS_FAILED, self.redact(str(exc)), True
+            return None
+        finally:
+            result.duration_ms = (time.perf_counter() - started) * 1000
+        result.output = self.redact(output)
+        result.status = pb.RESULT_STATUS_OK
+        return result.output
+
+
+def _apply_config(driver: Driver, op: OperationSpec, steps: _Steps) -> pb.ConfigChange:
+    change = pb.ConfigChange()
+    merge = op.config_mode in (pb.CONFIG_MODE_MERGE, pb.CONFIG_MODE_CHECK)
+    before = steps.redact(driver.running_config()) if (merge or op.diff) else ""
+    lines = missing_lines(op.config, before) if merge else list(op.config)
+    change.lines.extend(lines)
+    change.changed = bool(lines)
+    if op.diff:
+        change.before = before
+    if op.config_mode == pb.CONFIG_MODE_CHECK:
+        if op.diff:
+            change.after = predicted(before, lines)
+        return change
+    if lines:
+        steps.run("\n".join(lines), lambda: driver.run_config(lines, op.options))
+    if op.save and change.changed and not steps.failed:
+        change.saved = steps.run("save", driver.save_config) is not None
+    if op.diff:
+        change.after = steps.redact(driver.running_config())
+    return change
+
+
+def run_operation(driver: Driver, op: OperationSpec, cancelled: threading.Event, redact: Redactor) -> OperationResult:
+    steps = _Steps(op, cancelled, redact)
+    outcome = OperationResult(results=steps.results)
+    if op.config:
+        outcome.config = _apply_config(driver, op, steps)
+    elif op.save and op.config_mode != pb.CONFIG_MODE_CHECK:
+        steps.run("save", driver.save_config)
+    for command in op.commands:
+        output = steps.run(command, functools.partial(driver.run_command, command, op.options))
+        if output is not None and op.parse.kind:
+            try:
+                steps.results[-1].parsed_json = parse(op.parse, driver.spec.platform, command, output)
+            except (ValueError, DriverError) as exc:
+                steps.results[-1].status = pb.RESULT_STATUS_FAILED
+                steps.results[-1].error = f"parse: {exc}"
+                steps.failed = True
+    return outcome
