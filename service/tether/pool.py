@@ -7,6 +7,7 @@ Counters kept here are the evidence for every claim about session reuse
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import secrets
 import time
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from .drivers.contract import ConnectionSpec, Driver, DriverError, SessionLost
-from .session import PinnedSession, SessionClosedBeforeRun, SessionKey
+from .session import DriverHung, PinnedSession, SessionClosedBeforeRun, SessionKey
 
 T = TypeVar("T")
 log = logging.getLogger("tether.pool")
@@ -54,6 +55,7 @@ class SessionPool:
         self._secret = secrets.token_bytes(32)
         self._sessions: dict[SessionKey, PinnedSession] = {}
         self._maintenance: asyncio.Task[None] | None = None
+        self._closing: set[concurrent.futures.Future[None]] = set()
 
     def key_for(self, driver: type[Driver], spec: ConnectionSpec) -> SessionKey:
         return SessionKey.for_spec(driver, spec, self._secret)
@@ -120,9 +122,8 @@ class SessionPool:
                 self.counters["connections_failed"] += 1
                 self._forget(session)
             raise
-        except TimeoutError:
-            if session.closed:
-                self._forget(session)
+        except DriverHung:
+            self._close(session, "hung", abort=True)
             raise
         session.use_count += 1
         session.last_used = time.time()
@@ -166,17 +167,19 @@ class SessionPool:
         if self._sessions.get(session.key) is session:
             del self._sessions[session.key]
 
-    def _close(self, session: PinnedSession, reason: str) -> bool:
+    def _close(self, session: PinnedSession, reason: str, abort: bool = False) -> bool:
         self._forget(session)
-        closed = session.close(reason)
-        if closed:
+        closing = session.close(reason, abort=abort)
+        if closing is not None:
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
             bucket = reason.split(":", 1)[0].replace(" ", "_")
             self.counters[f"sessions_closed_{bucket}"] += 1
             log.info(
                 "session closed",
                 extra={"session": session.id, "target": session.spec.target, "reason": reason},
             )
-        return closed
+        return closing is not None
 
     def close_matching(self, session_id: str = "", host: str = "", everything: bool = False) -> int:
         victims = [
@@ -186,11 +189,15 @@ class SessionPool:
         ]
         return sum(self._close(s, "request") for s in victims)
 
-    async def shutdown(self) -> None:
+    async def shutdown(self, timeout: float = 10.0) -> None:
+        """Close every session, waiting (bounded) for the drivers to disconnect."""
         if self._maintenance is not None:
             self._maintenance.cancel()
         for session in self.sessions:
             self._close(session, "shutdown")
+        pending = [asyncio.wrap_future(f) for f in list(self._closing)]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
 
     async def _maintain(self) -> None:
         while True:

@@ -15,14 +15,15 @@ import hashlib
 import hmac
 import itertools
 import json
+import queue
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from .drivers.contract import ConnectionSpec, Driver, SessionLost
+from .drivers.contract import ConnectionSpec, Driver
 
 T = TypeVar("T")
 
@@ -75,6 +76,46 @@ class SessionClosedBeforeRun(Exception):
     """Work reached a session that had already closed; it never touched the device."""
 
 
+class DriverHung(TimeoutError):
+    """The deadline passed while the driver was inside a call: the session cannot be trusted."""
+
+
+class _Worker:
+    """The session's own thread, running submitted calls one at a time, in order.
+
+    A daemon thread rather than a ThreadPoolExecutor: a driver stuck in a call
+    must not keep tetherd from exiting (executor threads are joined at exit).
+    """
+
+    def __init__(self, name: str) -> None:
+        self._queue: queue.SimpleQueue[tuple[Callable[[], Any], concurrent.futures.Future[Any]] | None]
+        self._queue = queue.SimpleQueue()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, call: Callable[[], T]) -> concurrent.futures.Future[T]:
+        if self._stopped:
+            raise RuntimeError("worker stopped")
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self._queue.put((call, future))
+        return future
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._queue.put(None)
+
+    def _loop(self) -> None:
+        while (item := self._queue.get()) is not None:
+            call, future = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(call())
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
+                future.set_exception(exc)
+
+
 class PinnedSession:
     def __init__(self, key: SessionKey, driver_class: type[Driver], spec: ConnectionSpec) -> None:
         self.id = f"s{next(_session_numbers)}-{key.fingerprint[:8]}"
@@ -90,7 +131,7 @@ class PinnedSession:
         self.keepalive_failures = 0
         self.queued = 0
         self.close_reason = ""
-        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"tether-{self.id}")
+        self._worker = _Worker(f"tether-{self.id}")
         self._closing = threading.Lock()
 
     @property
@@ -121,8 +162,8 @@ class PinnedSession:
 
         self.queued += 1
         try:
-            future = self._executor.submit(run)
-        except RuntimeError as exc:  # executor shut down by a concurrent close
+            future = self._worker.submit(run)
+        except RuntimeError as exc:  # worker stopped by a concurrent close
             self.queued -= 1
             raise SessionClosedBeforeRun(self.id) from exc
         try:
@@ -131,26 +172,30 @@ class PinnedSession:
         except TimeoutError:
             if not started.is_set() and future.cancel():
                 raise TimeoutError("timed out waiting behind earlier work on the same session") from None
-            # The driver is stuck inside a call: this session can no longer be trusted.
-            self.close("hung", abort=True)
-            raise TimeoutError("timed out inside the driver; the session was closed") from None
+            raise DriverHung("timed out inside the driver; the session was closed") from None
         finally:
             self.queued -= 1
 
-    def close(self, reason: str, abort: bool = False) -> bool:
-        """Close once; returns False when already closed. With ``abort``, the driver is
-        closed from a helper thread so a call stuck on the session thread is unblocked."""
+    def close(self, reason: str, abort: bool = False) -> concurrent.futures.Future[None] | None:
+        """Close once; None when already closed, else a future done when the driver is closed.
+
+        Queued work behind the close finds the session closed and never runs. With
+        ``abort``, the driver is closed from a helper thread, which unblocks a call
+        stuck on the session thread."""
         with self._closing:
             if self.closed:
-                return False
+                return None
             self.state = SessionState.CLOSED
             self.close_reason = reason
         if abort:
-            threading.Thread(target=self.driver.close, name=f"tether-abort-{self.id}", daemon=True).start()
-        else:
-            self._executor.submit(self.driver.close)
-        self._executor.shutdown(wait=False, cancel_futures=False)
-        return True
+            done: concurrent.futures.Future[None] = concurrent.futures.Future()
 
-    def mark_lost(self, error: SessionLost) -> None:
-        self.close(f"lost: {error}")
+            def abort_driver() -> None:
+                self.driver.close()
+                done.set_result(None)
+
+            threading.Thread(target=abort_driver, name=f"tether-abort-{self.id}", daemon=True).start()
+        else:
+            done = self._worker.submit(self.driver.close)
+        self._worker.stop()
+        return done
