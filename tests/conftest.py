@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -53,3 +54,21 @@ def _private_runtime_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
     for name in [n for n in os.environ if n.startswith("TETHER_")]:
         monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def own_switch() -> Iterator[Any]:
+    """One simulated switch of this test's own, to kill and restart."""
+    from tests.peers.switches import start_switches
+
+    farm = start_switches(1)
+    yield farm
+    farm.stop()
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

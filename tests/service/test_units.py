@@ -72,7 +72,9 @@ def test_connection_spec_names_the_bad_field() -> None:
     with pytest.raises(InvalidRequest, match="connection.host is required"):
         connection_spec(pb.Connection(platform="cisco_ios", username="u", password="p"), defaults, NetmikoDriver)
     with pytest.raises(InvalidRequest, match="'cisco_iosx' is not a netmiko device_type"):
-        connection_spec(pb.Connection(host="h", platform="cisco_iosx", username="u", password="p"), defaults, NetmikoDriver)
+        connection_spec(
+            pb.Connection(host="h", platform="cisco_iosx", username="u", password="p"), defaults, NetmikoDriver
+        )
     with pytest.raises(InvalidRequest, match="unknown netmiko option 'fastcli'"):
         message = pb.Connection(host="h", platform="cisco_ios", username="u", password="p")
         message.options.update({"fastcli": True})

@@ -175,12 +175,21 @@ class NetmikoDriver(Driver):
         conn.read_until_pattern(pattern=self._prompt_pattern, read_timeout=timeout)
         self._drain(conn)
 
+    def _recover(self, conn: BaseConnection) -> None:
+        """After a failed command: back to the prompt, and out of configuration mode."""
+        try:
+            self._resync(conn)
+            if conn.check_config_mode():
+                conn.exit_config_mode()
+        except (ValueError, ReadTimeout) as exc:
+            raise SessionLost(f"{self.spec.target}: could not get back to the exec prompt: {exc}") from exc
+        self._needs_resync = False
+
     def run_command(self, command: str, options: CommandOptions) -> str:
         conn = self._connection()
         try:
             if self._needs_resync:
-                self._resync(conn)
-                self._needs_resync = False
+                self._recover(conn)
             self._drain(conn)
             output = conn.send_command(
                 command,
@@ -199,11 +208,16 @@ class NetmikoDriver(Driver):
     def run_config(self, lines: Sequence[str], options: CommandOptions) -> str:
         conn = self._connection()
         try:
+            if self._needs_resync:
+                self._recover(conn)
             self._drain(conn)
             output = conn.send_config_set(list(lines), read_timeout=options.read_timeout, cmd_verify=True)
         except ReadTimeout as exc:
             self._needs_resync = True
             raise CommandFailed(f"configuration did not complete within {options.read_timeout:g}s") from exc
+        except ValueError as exc:  # netmiko: could not enter or leave configuration mode
+            self._needs_resync = True
+            raise CommandFailed(f"configuration failed on {self.spec.target}: {exc}") from exc
         except _TRANSPORT_ERRORS as exc:
             raise SessionLost(f"{self.spec.target}: session lost: {type(exc).__name__}: {exc}") from exc
         return str(output)

@@ -1,0 +1,28 @@
+# Tether: the two set-up commands are `make demo` and `make test`.
+PYTHON ?= python3
+# Parallel test workers (the machine has 2 cores; peers are I/O bound).
+WORKERS ?= 4
+
+.PHONY: setup demo test lint unit bench proto
+
+setup:
+	@scripts/setup.sh
+
+## The main job on the embedded default: simulated switches, tetherd, commands run twice.
+demo: setup
+	@$(PYTHON) scripts/demo.py
+
+## The whole test suite (installs and starts its own peers).
+test: setup lint
+	$(PYTHON) -m pytest -n $(WORKERS) --dist loadgroup -q
+
+lint: setup
+	ruff check service plugins tests bench scripts
+	ruff format --check service plugins tests bench scripts
+	cd service && mypy --config-file ../mypy.ini -p tether
+
+bench: setup
+	$(PYTHON) bench/bench_service.py
+
+proto:
+	proto/generate.sh

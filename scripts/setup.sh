@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything Tether's demo, tests and benchmarks need on a fresh Debian 12
+# machine with Python 3.11: Debian packages, the tether package, test peers, tools.
+# Idempotent and quick when nothing changed (a stamp keyed on the inputs).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+stamp_dir=$root/build
+mkdir -p "$stamp_dir"
+inputs=$(cat scripts/setup.sh requirements-dev.txt service/pyproject.toml | sha256sum | cut -c1-16)
+stamp=$stamp_dir/.setup-$inputs
+if [ -f "$stamp" ] && command -v tetherd >/dev/null && [ -x /usr/sbin/sshd ]; then
+  exit 0
+fi
+
+need_apt=()
+[ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+echo "setup: installing Python packages"
+python3 -m pip install -q --disable-pip-version-check -e "./service[server]" -r requirements-dev.txt
+python3 -m pip install -q --disable-pip-version-check --no-deps fake-switches==1.5.0
+rm -f "$stamp_dir"/.setup-*
+touch "$stamp"
