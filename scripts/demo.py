@@ -15,11 +15,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.peers.switches import start_switches  # noqa: E402
 from tether.client import ClientConfig, TetherClient  # noqa: E402
 from tether.config import default_endpoint  # noqa: E402
 from tether.embedded import ensure_service  # noqa: E402
-
-from tests.peers.switches import start_switches  # noqa: E402
 
 COMMANDS = ["show version", "show vlan brief", "show running-config"]
 

@@ -8,7 +8,6 @@ import socket
 import stat
 import threading
 import time
-
 from pathlib import Path
 
 import grpc
@@ -71,7 +70,7 @@ def test_cancel_drops_queued_targets(tetherd: Tetherd) -> None:
     next(events)  # the first target started
     cancelled = client.cancel_job(job_id)
     assert cancelled.id == job_id
-    summary = [e for e in events if e.WhichOneof("event") == "summary"][0].summary
+    summary = next(e for e in events if e.WhichOneof("event") == "summary").summary
     assert summary.cancelled >= 4
     assert client.get_job(job_id).state == pb.JOB_STATE_CANCELLED
 

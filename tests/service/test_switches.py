@@ -197,7 +197,7 @@ def test_config_check_merge_and_diff(tetherd: Tetherd, switches: Any) -> None:
             connection=pb.Connection(**conn(switch)),
             operation=pb.Operation(config=lines, config_mode=mode, diff=True),
         )
-        return client._call(client._stub.Execute, request)  # noqa: SLF001 - the raw API, on purpose
+        return client._call(client._stub.Execute, request)
 
     check = run(pb.CONFIG_MODE_CHECK)
     assert check.config.changed and list(check.config.lines) == lines
