@@ -156,7 +156,9 @@ class Executor:
         spec = connection_spec(request.connection, self.defaults, driver)
         op = operation_spec(request.operation, self.defaults)
         redact = Redactor.for_specs([spec])
-        job = self.store.create(pb.JOB_KIND_EXECUTE, driver.meta.name, [spec.target], op.lines, dict(request.labels))
+        job = self.store.create(
+            pb.JOB_KIND_EXECUTE, driver.meta.name, [spec.target], map(redact, op.lines), dict(request.labels)
+        )
         self.pool.counters["jobs_execute"] += 1
         outcome = await self._single(
             job, spec, redact, self._run_operation(driver, spec, op, request.mode, request.timeout, job, redact)
@@ -220,7 +222,7 @@ class Executor:
             targets.append((name, spec))
         redact = Redactor.for_specs(spec for _, spec in targets)
         job = self.store.create(
-            pb.JOB_KIND_BULK, driver.meta.name, [n for n, _ in targets], op.lines, dict(request.labels)
+            pb.JOB_KIND_BULK, driver.meta.name, [n for n, _ in targets], map(redact, op.lines), dict(request.labels)
         )
         self.pool.counters["jobs_bulk"] += 1
         total = len(targets)

@@ -8,6 +8,7 @@ outputs and errors inside it are redacted before they reach it.
 from __future__ import annotations
 
 import base64
+import logging
 import sqlite3
 import threading
 import time
@@ -29,6 +30,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created DESC, id DESC);
 """
+log = logging.getLogger("tether.jobs")
 _UNFINISHED = (pb.JOB_STATE_QUEUED, pb.JOB_STATE_RUNNING)
 MAX_PAGE_SIZE = 500
 
@@ -118,6 +120,17 @@ class JobStore:
         job.finished = time.time()
         self._active.pop(job.id, None)
         self._write(job)
+        log.info(
+            "job finished",
+            extra={
+                "job": job.id,
+                "kind": pb.JobKind.Name(job.kind).removeprefix("JOB_KIND_").lower(),
+                "state": pb.JobState.Name(state).removeprefix("JOB_STATE_").lower(),
+                "targets": len(job.targets),
+                "ms": round((job.finished - job.created) * 1000, 2),
+                "error": error,
+            },
+        )
 
     def cancel(self, job_id: str) -> pb.Job:
         active = self._active.get(job_id)

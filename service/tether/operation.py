@@ -39,7 +39,7 @@ class _Steps:
         self.results: list[pb.CommandResult] = []
 
     def run(self, label: str, call: Callable[[], str]) -> str | None:
-        result = pb.CommandResult(command=label)
+        result = pb.CommandResult(command=self.redact(label))
         self.results.append(result)
         if self.cancelled.is_set() or (self.failed and self.op.stop_on_error):
             result.status = pb.RESULT_STATUS_SKIPPED
@@ -63,7 +63,7 @@ def _apply_config(driver: Driver, op: OperationSpec, steps: _Steps) -> pb.Config
     merge = op.config_mode in (pb.CONFIG_MODE_MERGE, pb.CONFIG_MODE_CHECK)
     before = steps.redact(driver.running_config()) if (merge or op.diff) else ""
     lines = missing_lines(op.config, before) if merge else list(op.config)
-    change.lines.extend(lines)
+    change.lines.extend(map(steps.redact, lines))
     change.changed = bool(lines)
     if op.diff:
         change.before = before

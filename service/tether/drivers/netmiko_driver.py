@@ -75,6 +75,23 @@ def _load_private_key(text: str) -> paramiko.PKey:
     raise InvalidRequest("connection.private_key is not a readable unencrypted SSH private key")
 
 
+def _connect_failure(exc: BaseException, timeout: float) -> str:
+    """Name the real cause netmiko wraps in its timeout (and drop its advice paragraph)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        refused = isinstance(cause, ConnectionRefusedError) or (
+            isinstance(cause, paramiko.ssh_exception.NoValidConnectionsError)
+            and any(isinstance(e, ConnectionRefusedError) for e in cause.errors.values())
+        )
+        if refused:
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return f"cannot resolve host name ({cause})"
+        cause = cause.__cause__ or cause.__context__
+    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"no SSH session within {timeout:g}s ({first_line})"
+
+
 class NetmikoDriver(Driver):
     meta = DriverMeta(
         name="netmiko",
@@ -141,7 +158,7 @@ class NetmikoDriver(Driver):
         except NetmikoAuthenticationException as exc:
             raise AuthFailed(f"{spec.username}@{spec.target}: authentication failed") from exc
         except NetmikoTimeoutException as exc:
-            raise ConnectFailed(f"{spec.target}: no SSH session within {spec.connect_timeout:g}s ({exc})") from exc
+            raise ConnectFailed(f"{spec.target}: {_connect_failure(exc, spec.connect_timeout)}") from exc
         except ConnectionRefusedError as exc:
             raise ConnectFailed(f"{spec.target}: connection refused") from exc
         except (socket.gaierror, *_TRANSPORT_ERRORS) as exc:
