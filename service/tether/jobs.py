@@ -8,11 +8,12 @@ outputs and errors inside it are redacted before they reach it.
 from __future__ import annotations
 
 import base64
+import itertools
 import logging
+import secrets
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,12 +60,23 @@ class JobStore:
         self._db.executescript(_SCHEMA)
         if str(path) != ":memory:":
             Path(path).chmod(0o600)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the connection
+        # Records waiting for the writer thread, newest version per job id: writes leave
+        # the request path, and a job created and finished in one batch is written once.
+        self._pending_rows: dict[str, tuple[str, int, int, float, str, bytes]] = {}
+        self._changed = threading.Condition()
+        self._writer: threading.Thread | None = None
+        self._closed = False
+        # Job ids: a random per-process prefix and a counter, cheaper than uuid4 per call.
+        prefix = secrets.token_hex(6)
+        self._ids = (f"{prefix}{n:08x}" for n in itertools.count(1))
         self._active: dict[str, ActiveJob] = {}
         self.max_jobs = max_jobs
         self.max_age_days = max_age_days
         self._recover()
         self.prune()
+        self._writer = threading.Thread(target=self._write_loop, name="tether-jobs-writer", daemon=True)
+        self._writer.start()
 
     def _recover(self) -> None:
         """Jobs left unfinished by a previous process can never finish: say so."""
@@ -94,7 +106,7 @@ class JobStore:
         labels: dict[str, str],
     ) -> ActiveJob:
         job = pb.Job(
-            id=uuid.uuid4().hex,
+            id=next(self._ids),
             kind=kind,
             state=pb.JOB_STATE_QUEUED,
             driver=driver,
@@ -105,7 +117,8 @@ class JobStore:
         )
         active = ActiveJob(job)
         self._active[job.id] = active
-        self._write(job)
+        if kind != pb.JOB_KIND_EXECUTE:  # long-running: on disk from the start
+            self._write(job)
         return active
 
     def start(self, active: ActiveJob) -> None:
@@ -120,7 +133,9 @@ class JobStore:
         job.finished = time.time()
         self._active.pop(job.id, None)
         self._write(job)
-        log.info(
+        if not log.isEnabledFor(logging.DEBUG):
+            return
+        log.debug(
             "job finished",
             extra={
                 "job": job.id,
@@ -146,13 +161,17 @@ class JobStore:
         active = self._active.get(job_id)
         if active is not None:
             return active.record
+        with self._changed:
+            pending = self._pending_rows.get(job_id)
+        if pending is not None:
+            return pb.Job.FromString(pending[-1])
         with self._lock:
             row = self._db.execute("SELECT record FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None:
             raise JobNotFound(job_id)
         return pb.Job.FromString(row[0])
 
-    def list(
+    def query(
         self,
         states: Sequence[int] = (),
         kind: int = 0,
@@ -178,29 +197,84 @@ class JobStore:
             created, job_id = _decode_token(page_token)
             where.append("(created < ? OR (created = ? AND id < ?))")
             args.extend([created, created, job_id])
+        bound = _decode_token(page_token) if page_token else None
+        self.flush()
         sql = f"SELECT id, record FROM jobs WHERE {' AND '.join(where)} ORDER BY created DESC, id DESC LIMIT ?"
         with self._lock:
             rows = self._db.execute(sql, (*args, size + 1)).fetchall()
+        found: dict[str, pb.Job] = {job_id: pb.Job.FromString(blob) for job_id, blob in rows}
+        # Running Execute jobs are only written when they finish: add the ones that match.
+        for job_id, active in list(self._active.items()):
+            job = active.record
+            if (
+                (not states or job.state in states)
+                and (not kind or job.kind == kind)
+                and (not target or target in job.targets)
+                and job.created >= since
+                and (bound is None or (job.created, job.id) < bound)
+            ):
+                found[job_id] = job
+        ordered = sorted(found.values(), key=lambda j: (j.created, j.id), reverse=True)
         jobs = []
-        for job_id, blob in rows[:size]:
-            active = self._active.get(job_id)
+        for record in ordered[:size]:
             job = pb.Job()
-            job.CopyFrom(active.record if active is not None else pb.Job.FromString(blob))
+            job.CopyFrom(record)
             if not include_results:
                 del job.results[:]
             jobs.append(job)
-        token = _encode_token(jobs[-1]) if len(rows) > size else ""
+        token = _encode_token(jobs[-1]) if len(ordered) > size else ""
         return jobs, token
 
     def _write(self, job: pb.Job) -> None:
-        targets = "\n" + "\n".join(job.targets) + "\n"
+        row = (job.id, job.kind, job.state, job.created, "\n" + "\n".join(job.targets) + "\n", job.SerializeToString())
+        if self._writer is None:  # during start-up, before the writer runs
+            self._write_rows([row])
+            return
+        with self._changed:
+            self._pending_rows[job.id] = row
+            self._changed.notify_all()
+
+    def _write_rows(self, rows: list[tuple[str, int, int, float, str, bytes]]) -> None:
         with self._lock:
-            self._db.execute(
+            self._db.execute("BEGIN")
+            self._db.executemany(
                 "INSERT OR REPLACE INTO jobs (id, kind, state, created, targets, record) VALUES (?, ?, ?, ?, ?, ?)",
-                (job.id, job.kind, job.state, job.created, targets, job.SerializeToString()),
+                rows,
             )
+            self._db.execute("COMMIT")
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._changed:
+                while not self._pending_rows and not self._closed:
+                    self._changed.wait()
+                if not self._pending_rows and self._closed:
+                    return
+                rows = list(self._pending_rows.values())
+            try:
+                self._write_rows(rows)
+            except sqlite3.Error:
+                log.exception("could not write job records; will retry")
+                time.sleep(1.0)
+                continue
+            with self._changed:
+                for row in rows:
+                    if self._pending_rows.get(row[0]) is row:
+                        del self._pending_rows[row[0]]
+                self._changed.notify_all()
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until every record handed to the writer is in the database."""
+        with self._changed:
+            self._changed.wait_for(lambda: not self._pending_rows, timeout)
 
     def close(self) -> None:
+        self.flush()
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+        if self._writer is not None:
+            self._writer.join(10)
         with self._lock:
             self._db.close()
 

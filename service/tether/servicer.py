@@ -112,7 +112,7 @@ class TetherServicer(pb_grpc.TetherServicer):
         self, request: pb.ListJobsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.ListJobsResponse:
         async def list_jobs() -> pb.ListJobsResponse:
-            jobs, token = self.store.list(
+            jobs, token = self.store.query(
                 states=list(request.states),
                 kind=request.kind,
                 target=request.target,
