@@ -72,3 +72,13 @@ def unused_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def sshd() -> Iterator[Any]:
+    """A throwaway OpenSSH server on loopback (key authentication for the current user)."""
+    from tests.peers.sshd import start_sshd
+
+    server = start_sshd()
+    yield server
+    server.stop()

@@ -146,7 +146,8 @@ class NetmikoDriver(Driver):
             "conn_timeout": spec.connect_timeout,
             "fast_cli": True,
             "allow_agent": False,
-            "use_keys": bool(spec.private_key or spec.private_key_file),
+            # A key given as text goes to paramiko as pkey; use_keys is netmiko's key_file switch.
+            "use_keys": bool(spec.private_key_file),
         }
         if spec.private_key_file:
             params["key_file"] = spec.private_key_file
@@ -161,6 +162,9 @@ class NetmikoDriver(Driver):
             raise ConnectFailed(f"{spec.target}: {_connect_failure(exc, spec.connect_timeout)}") from exc
         except ConnectionRefusedError as exc:
             raise ConnectFailed(f"{spec.target}: connection refused") from exc
+        except ValueError as exc:  # netmiko's word for a setting it cannot use (e.g. a missing key file)
+            detail = " ".join(str(exc).split())
+            raise ConnectFailed(f"{spec.target}: netmiko refused the connection settings: {detail}") from exc
         except (socket.gaierror, *_TRANSPORT_ERRORS) as exc:
             raise ConnectFailed(f"{spec.target}: {type(exc).__name__}: {exc}") from exc
         self._conn = conn

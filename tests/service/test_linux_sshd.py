@@ -1,0 +1,69 @@
+"""tetherd's netmiko driver against a real OpenSSH server: key auth, linux platform, SFTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from tether.client import TetherError
+from tether.v1 import tether_pb2 as pb
+
+from tests.harness import Tetherd
+from tests.service.test_switches import conn as switch_conn
+
+
+def linux(sshd: Any, **overrides: Any) -> dict[str, Any]:
+    values = {"host": sshd.host, "port": sshd.port, "platform": "linux", "username": sshd.username}
+    values.update(overrides)
+    return values
+
+
+def test_commands_with_a_private_key_text_and_a_key_file(tetherd: Tetherd, sshd: Any) -> None:
+    client = tetherd.client()
+    by_text = client.execute(linux(sshd, private_key=sshd.private_key), ["echo tether-$((6*7))", "uname -s"])
+    assert by_text.ok
+    assert [r.output.strip() for r in by_text.results] == ["tether-42", "Linux"]
+    by_file = client.execute(linux(sshd, private_key_file=str(sshd.key_path)), ["echo again"])
+    assert by_file.results[0].output.strip() == "again"
+    again = client.execute(linux(sshd, private_key=sshd.private_key), ["echo warm"])
+    assert again.meta.session_reused and again.results[0].output.strip() == "warm"
+    # The key text and the key file are different credentials: two sessions.
+    assert len(client.list_sessions(host=sshd.host)) == 2
+
+
+def test_put_and_fetch_file_over_sftp(tetherd: Tetherd, sshd: Any, tmp_path: Any) -> None:
+    client = tetherd.client()
+    remote = tmp_path / "pushed.bin"
+    payload = bytes(range(256)) * 64
+    connection = pb.Connection(**linux(sshd, private_key=sshd.private_key))
+    put = client._call(  # noqa: SLF001 - the raw API, on purpose
+        client._stub.PutFile,  # noqa: SLF001
+        pb.PutFileRequest(connection=connection, remote_path=str(remote), data=payload, file_mode=0o640),
+    )
+    assert put.size == len(payload) and remote.read_bytes() == payload
+    assert oct(remote.stat().st_mode & 0o777) == "0o640"
+    fetched = client._call(  # noqa: SLF001
+        client._stub.FetchFile,  # noqa: SLF001
+        pb.FetchFileRequest(connection=connection, remote_path=str(remote)),
+    )
+    assert fetched.data == payload
+    with pytest.raises(TetherError) as error:
+        client._call(  # noqa: SLF001
+            client._stub.FetchFile,  # noqa: SLF001
+            pb.FetchFileRequest(connection=connection, remote_path=str(tmp_path / "missing")),
+        )
+    assert "cannot read" in error.value.message and "missing" in error.value.message
+
+
+def test_file_transfer_to_a_switch_without_sftp_is_a_clear_error(tetherd: Tetherd, switches: Any) -> None:
+    client = tetherd.client()
+    connection = pb.Connection(**switch_conn(switches.switches[0]))
+    with pytest.raises(TetherError) as error:
+        client._call(  # noqa: SLF001
+            client._stub.PutFile,  # noqa: SLF001
+            pb.PutFileRequest(connection=connection, remote_path="flash:x.txt", data=b"x"),
+        )
+    assert error.value.code == "FAILED_PRECONDITION"
+    assert "SFTP" in error.value.message
+    # The session survives the refused transfer.
+    assert client.execute(switch_conn(switches.switches[0]), ["show version"]).ok
