@@ -94,6 +94,16 @@ def connection_message(connection: Mapping[str, Any]) -> pb.Connection:
     return message
 
 
+def _connection(connection: Mapping[str, Any] | pb.Connection) -> pb.Connection:
+    return connection if isinstance(connection, pb.Connection) else connection_message(connection)
+
+
+def _mode(mode: str) -> pb.Mode.ValueType:
+    if mode not in ("pinned", "oneshot"):
+        raise TetherError("INVALID_ARGUMENT", f"mode must be pinned or oneshot (got {mode!r})")
+    return pb.MODE_ONESHOT if mode == "oneshot" else pb.MODE_PINNED
+
+
 class TetherClient:
     def __init__(self, config: ClientConfig | None = None) -> None:
         self.config = config or ClientConfig.from_env()
@@ -152,18 +162,63 @@ class TetherClient:
         stop_on_error: bool = False,
         timeout: float = 0.0,
         labels: Mapping[str, str] | None = None,
+        config_mode: str = "apply",
+        diff: bool = False,
     ) -> pb.ExecuteResponse:
+        """Run commands (and/or config lines) on one target. ``config_mode``: apply, merge or check."""
+        operation = operation_message(
+            commands, config, read_timeout, expect_prompt, parse, template, save, stop_on_error
+        )
+        modes = {"apply": pb.CONFIG_MODE_APPLY, "merge": pb.CONFIG_MODE_MERGE, "check": pb.CONFIG_MODE_CHECK}
+        if config_mode not in modes:
+            raise TetherError("INVALID_ARGUMENT", f"config_mode must be apply, merge or check (got {config_mode!r})")
+        operation.config_mode = modes[config_mode]
+        operation.diff = diff
         request = pb.ExecuteRequest(
             driver=driver,
-            connection=connection if isinstance(connection, pb.Connection) else connection_message(connection),
-            operation=operation_message(
-                commands, config, read_timeout, expect_prompt, parse, template, save, stop_on_error
-            ),
-            mode=pb.MODE_ONESHOT if mode == "oneshot" else pb.MODE_PINNED,
+            connection=_connection(connection),
+            operation=operation,
+            mode=_mode(mode),
             timeout=timeout,
             labels=dict(labels or {}),
         )
-        return self._call(self._stub.Execute, request, timeout=(timeout + 5) if timeout else None)  # type: ignore[no-any-return]
+        return self.run(request)
+
+    def run(self, request: pb.ExecuteRequest) -> pb.ExecuteResponse:
+        """Send a prepared ExecuteRequest."""
+        timeout = (request.timeout + 5) if request.timeout else None
+        return self._call(self._stub.Execute, request, timeout=timeout)  # type: ignore[no-any-return]
+
+    def put_file(
+        self,
+        connection: Mapping[str, Any] | pb.Connection,
+        remote_path: str,
+        data: bytes,
+        file_mode: int = 0,
+        driver: str = "netmiko",
+        mode: str = "pinned",
+    ) -> pb.PutFileResponse:
+        request = pb.PutFileRequest(
+            driver=driver,
+            connection=_connection(connection),
+            mode=_mode(mode),
+            remote_path=remote_path,
+            data=data,
+            file_mode=file_mode,
+        )
+        return self._call(self._stub.PutFile, request)  # type: ignore[no-any-return]
+
+    def fetch_file(
+        self,
+        connection: Mapping[str, Any] | pb.Connection,
+        remote_path: str,
+        driver: str = "netmiko",
+        mode: str = "pinned",
+    ) -> bytes:
+        request = pb.FetchFileRequest(
+            driver=driver, connection=_connection(connection), mode=_mode(mode), remote_path=remote_path
+        )
+        return bytes(self._call(self._stub.FetchFile, request).data)
 
     def bulk(self, request: pb.BulkRequest) -> Iterator[pb.BulkEvent]:
         try:

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from tether.client import TetherError
-from tether.v1 import tether_pb2 as pb
 
 from tests.harness import Tetherd
 from tests.service.test_switches import conn as switch_conn
@@ -35,34 +34,20 @@ def test_put_and_fetch_file_over_sftp(tetherd: Tetherd, sshd: Any, tmp_path: Any
     client = tetherd.client()
     remote = tmp_path / "pushed.bin"
     payload = bytes(range(256)) * 64
-    connection = pb.Connection(**linux(sshd, private_key=sshd.private_key))
-    put = client._call(  # noqa: SLF001 - the raw API, on purpose
-        client._stub.PutFile,  # noqa: SLF001
-        pb.PutFileRequest(connection=connection, remote_path=str(remote), data=payload, file_mode=0o640),
-    )
+    connection = linux(sshd, private_key=sshd.private_key)
+    put = client.put_file(connection, str(remote), payload, file_mode=0o640)
     assert put.size == len(payload) and remote.read_bytes() == payload
     assert oct(remote.stat().st_mode & 0o777) == "0o640"
-    fetched = client._call(  # noqa: SLF001
-        client._stub.FetchFile,  # noqa: SLF001
-        pb.FetchFileRequest(connection=connection, remote_path=str(remote)),
-    )
-    assert fetched.data == payload
+    assert client.fetch_file(connection, str(remote)) == payload
     with pytest.raises(TetherError) as error:
-        client._call(  # noqa: SLF001
-            client._stub.FetchFile,  # noqa: SLF001
-            pb.FetchFileRequest(connection=connection, remote_path=str(tmp_path / "missing")),
-        )
+        client.fetch_file(connection, str(tmp_path / "missing"))
     assert "cannot read" in error.value.message and "missing" in error.value.message
 
 
 def test_file_transfer_to_a_switch_without_sftp_is_a_clear_error(tetherd: Tetherd, switches: Any) -> None:
     client = tetherd.client()
-    connection = pb.Connection(**switch_conn(switches.switches[0]))
     with pytest.raises(TetherError) as error:
-        client._call(  # noqa: SLF001
-            client._stub.PutFile,  # noqa: SLF001
-            pb.PutFileRequest(connection=connection, remote_path="flash:x.txt", data=b"x"),
-        )
+        client.put_file(switch_conn(switches.switches[0]), "flash:x.txt", b"x")
     assert error.value.code == "FAILED_PRECONDITION"
     assert "SFTP" in error.value.message
     # The session survives the refused transfer.

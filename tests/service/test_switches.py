@@ -194,22 +194,17 @@ def test_config_check_merge_and_diff(tetherd: Tetherd, switches: Any) -> None:
     switch = switches.switches[9]
     lines = ["interface FastEthernet0/3", " description merged-by-tether"]
 
-    def run(mode: int) -> pb.ExecuteResponse:
-        request = pb.ExecuteRequest(
-            driver="netmiko",
-            connection=pb.Connection(**conn(switch)),
-            operation=pb.Operation(config=lines, config_mode=mode, diff=True),
-        )
-        return client._call(client._stub.Execute, request)
+    def run(mode: str) -> pb.ExecuteResponse:
+        return client.execute(conn(switch), config=lines, config_mode=mode, diff=True)
 
-    check = run(pb.CONFIG_MODE_CHECK)
+    check = run("check")
     assert check.config.changed and list(check.config.lines) == lines
     assert "merged-by-tether" not in check.config.before and "merged-by-tether" in check.config.after
     assert "merged-by-tether" not in client.execute(conn(switch), ["show running-config"]).results[0].output
-    merge = run(pb.CONFIG_MODE_MERGE)
+    merge = run("merge")
     assert merge.ok and merge.config.changed
     assert "description merged-by-tether" in merge.config.after
-    again = run(pb.CONFIG_MODE_MERGE)
+    again = run("merge")
     assert again.ok and not again.config.changed and not again.config.lines
 
 
