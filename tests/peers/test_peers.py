@@ -208,6 +208,10 @@ def test_kill_and_restart_on_the_same_ports() -> None:
         farm.kill()
         assert farm.process is not None and farm.process.returncode == -9
         assert all(refused(s.host, s.port) for s in farm.switches)
+        # The client notices the dead peer once paramiko's reader sees the reset: wait, bounded.
+        deadline = time.monotonic() + 5
+        while survivor.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert not survivor.is_alive()
         survivor.disconnect()
         started = time.perf_counter()
