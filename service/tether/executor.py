@@ -35,6 +35,7 @@ from .v1 import tether_pb2 as pb
 
 log = logging.getLogger("tether.executor")
 T = TypeVar("T")
+_SPEC_CACHE_SIZE = 4096
 
 
 class Cancelled(Exception):
@@ -102,6 +103,19 @@ class Executor:
         self.default_timeout = default_timeout
         self._slots = asyncio.Semaphore(max_concurrency)
         self._background: set[asyncio.Future[None]] = set()
+        self._specs: dict[tuple[str, bytes], tuple[ConnectionSpec, Redactor]] = {}
+
+    def _spec(self, driver: type[Driver], connection: pb.Connection) -> tuple[ConnectionSpec, Redactor]:
+        """The validated spec for a connection message, reused while the same one keeps coming."""
+        cache_key = (driver.meta.name, connection.SerializeToString(deterministic=True))
+        cached = self._specs.get(cache_key)
+        if cached is None:
+            spec = connection_spec(connection, self.defaults, driver)
+            cached = (spec, Redactor.for_specs([spec]))
+            if len(self._specs) >= _SPEC_CACHE_SIZE:
+                self._specs.clear()
+            self._specs[cache_key] = cached
+        return cached
 
     async def _run_target(
         self,
@@ -153,9 +167,8 @@ class Executor:
 
     async def execute(self, request: pb.ExecuteRequest) -> pb.ExecuteResponse:
         driver = self.registry.get(request.driver or "netmiko")
-        spec = connection_spec(request.connection, self.defaults, driver)
+        spec, redact = self._spec(driver, request.connection)
         op = operation_spec(request.operation, self.defaults)
-        redact = Redactor.for_specs([spec])
         job = self.store.create(
             pb.JOB_KIND_EXECUTE, driver.meta.name, [spec.target], map(redact, op.lines), dict(request.labels)
         )
@@ -180,10 +193,9 @@ class Executor:
         self, request: pb.PutFileRequest | pb.FetchFileRequest, label: str, work: Callable[[Driver], T]
     ) -> tuple[str, Outcome[T]]:
         driver = self.registry.get(request.driver or "netmiko")
-        spec = connection_spec(request.connection, self.defaults, driver)
+        spec, redact = self._spec(driver, request.connection)
         if not request.remote_path:
             raise InvalidRequest("remote_path is required")
-        redact = Redactor.for_specs([spec])
         job = self.store.create(pb.JOB_KIND_EXECUTE, driver.meta.name, [spec.target], [label], {})
         outcome = await self._single(job, spec, redact, self._run_target(driver, spec, work, request.mode, 0, job))
         job.record.results.add(target=spec.target, ok=True, meta=_meta(outcome))

@@ -34,6 +34,7 @@ CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created DESC, id DESC);
 log = logging.getLogger("tether.jobs")
 _UNFINISHED = (pb.JOB_STATE_QUEUED, pb.JOB_STATE_RUNNING)
 MAX_PAGE_SIZE = 500
+_BATCH_SECONDS = 0.02
 
 
 class JobNotFound(KeyError):
@@ -231,8 +232,10 @@ class JobStore:
             self._write_rows([row])
             return
         with self._changed:
+            first = not self._pending_rows
             self._pending_rows[job.id] = row
-            self._changed.notify_all()
+            if first:  # wake the writer once per batch, not once per record
+                self._changed.notify_all()
 
     def _write_rows(self, rows: list[tuple[str, int, int, float, str, bytes]]) -> None:
         with self._lock:
@@ -250,6 +253,9 @@ class JobStore:
                     self._changed.wait()
                 if not self._pending_rows and self._closed:
                     return
+            if not self._closed:
+                time.sleep(_BATCH_SECONDS)  # let the batch fill: one commit, one wake-up
+            with self._changed:
                 rows = list(self._pending_rows.values())
             try:
                 self._write_rows(rows)

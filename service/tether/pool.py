@@ -24,6 +24,7 @@ log = logging.getLogger("tether.pool")
 
 # How often a session may be found closed under a request before giving up.
 _MAX_SESSION_ATTEMPTS = 3
+_KEY_CACHE_SIZE = 4096
 
 
 class PoolExhausted(Exception):
@@ -56,9 +57,18 @@ class SessionPool:
         self._sessions: dict[SessionKey, PinnedSession] = {}
         self._maintenance: asyncio.Task[None] | None = None
         self._closing: set[concurrent.futures.Future[None]] = set()
+        self._keys: dict[int, tuple[ConnectionSpec, SessionKey]] = {}
 
     def key_for(self, driver: type[Driver], spec: ConnectionSpec) -> SessionKey:
-        return SessionKey.for_spec(driver, spec, self._secret)
+        # Specs are reused across calls (the executor caches them), so is their key.
+        cached = self._keys.get(id(spec))
+        if cached is not None and cached[0] is spec:
+            return cached[1]
+        key = SessionKey.for_spec(driver, spec, self._secret)
+        if len(self._keys) >= _KEY_CACHE_SIZE:
+            self._keys.clear()
+        self._keys[id(spec)] = (spec, key)
+        return key
 
     def start(self) -> None:
         self._maintenance = asyncio.get_running_loop().create_task(self._maintain(), name="tether-pool-maintenance")
