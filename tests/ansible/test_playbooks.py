@@ -1,0 +1,148 @@
+"""Real ansible-playbook runs of tether.fleet against simulated switches."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import pytest
+
+from tests.ansible.runner import Ansible, inventory
+
+pytestmark = pytest.mark.ansible
+
+SHOW_COMMANDS = ["show version", "show vlan", "show running-config", "show ip interface brief"]
+
+
+def twenty_tasks() -> str:
+    tasks = "\n".join(
+        f"""    - name: command {i}
+      tether.fleet.cli_command:
+        commands: ["{SHOW_COMMANDS[i % len(SHOW_COMMANDS)]}"]
+      register: out{i}
+"""
+        for i in range(20)
+    )
+    return f"""- hosts: all
+  gather_facts: false
+  tasks:
+{tasks}
+    - name: check
+      ansible.builtin.assert:
+        that:
+          - "'Cisco' in out0.stdout[0]"
+          - "out19.stdout | length == 1"
+"""
+
+
+def test_twenty_tasks_on_five_devices_open_five_connections_across_two_runs(ansible: Ansible, switches: Any) -> None:
+    hosts = inventory(switches.switches[:5])
+    first = ansible.playbook(twenty_tasks(), hosts, "--forks", "5")
+    assert first.returncode == 0, first.output[-3000:] + first.stderr[-3000:]
+    assert first.total("ok") == 5 * 21 and first.total("failures") == 0
+    assert ansible.counters()["connections_opened"] == 5
+    second = ansible.playbook(twenty_tasks(), hosts, "--forks", "5")
+    assert second.returncode == 0, second.stderr[-3000:]
+    counters = ansible.counters()
+    assert counters["connections_opened"] == 5, counters  # every session was found warm
+    assert counters["commands_run"] == 2 * 5 * 20
+    results = second.task_results("command 0")
+    assert all(r["session"]["session_reused"] for r in results.values()), results
+
+
+CONFIG_PLAY = """- hosts: all
+  gather_facts: false
+  tasks:
+    - name: configure
+      tether.fleet.cli_config:
+        lines:
+          - interface FastEthernet0/5
+          - " description set-by-ansible"
+      register: configured
+"""
+
+
+def test_cli_config_check_mode_diff_and_idempotence(ansible: Ansible, own_switch: Any) -> None:
+    switch = own_switch.switches[0]
+    hosts = inventory([switch])
+    checked = ansible.playbook(CONFIG_PLAY, hosts, "--check", "--diff")
+    assert checked.returncode == 0, checked.output[-3000:]
+    result = checked.task_results("configure")[switch.name]
+    assert result["changed"] is True
+    assert "set-by-ansible" in result["diff"]["after"] if isinstance(result["diff"], dict) else True
+    with ansible.client() as client:
+        running = client.execute(_connection(switch), ["show running-config"]).results[0].output
+    assert "set-by-ansible" not in running  # check mode changed nothing
+    applied = ansible.playbook(CONFIG_PLAY, hosts, "--diff")
+    assert applied.returncode == 0 and applied.total("changed") == 1, applied.output[-3000:]
+    again = ansible.playbook(CONFIG_PLAY, hosts)
+    assert again.returncode == 0 and again.total("changed") == 0, again.output[-3000:]
+    with ansible.client() as client:
+        running = client.execute(_connection(switch), ["show running-config"]).results[0].output
+    assert "description set-by-ansible" in running
+
+
+def test_wrong_credentials_fail_the_task_clearly_without_the_secret(ansible: Ansible, switches: Any) -> None:
+    switch = switches.switches[0]
+    hosts = inventory([switch])
+    hosts["all"]["hosts"][switch.name]["ansible_password"] = "Wrong-Pa55-xyz"
+    play = """- hosts: all
+  gather_facts: false
+  tasks:
+    - name: show
+      tether.fleet.cli_command:
+        commands: [show version]
+"""
+    run = ansible.playbook(play, hosts)
+    assert run.returncode != 0
+    result = run.task_results("show")[switch.name]
+    assert result["failed"] and "authentication failed" in result["msg"]
+    assert "Wrong-Pa55-xyz" not in run.output + run.stderr
+
+
+def test_connection_plugin_runs_raw_through_the_warm_session(ansible: Ansible, switches: Any) -> None:
+    hosts = inventory(switches.switches[:2], ansible_connection="tether.fleet.pinned")
+    play = """- hosts: all
+  gather_facts: false
+  tasks:
+    - name: raw one
+      ansible.builtin.raw: show version
+    - name: raw two
+      ansible.builtin.raw: show vlan
+"""
+    run = ansible.playbook(play, hosts)
+    assert run.returncode == 0, run.output[-3000:] + run.stderr[-2000:]
+    for result in run.task_results("raw one").values():
+        assert "Cisco IOS" in result["stdout"]
+    for result in run.task_results("raw two").values():
+        assert "default" in result["stdout"]
+    assert ansible.counters()["connections_opened"] == 2
+
+
+def test_ten_forks_start_exactly_one_embedded_service(ansible: Ansible, switches: Any) -> None:
+    hosts = inventory(switches.switches[:10])
+    play = """- hosts: all
+  gather_facts: false
+  tasks:
+    - name: show
+      tether.fleet.cli_command:
+        commands: [show version]
+"""
+    run = ansible.playbook(play, hosts, "--forks", "10")
+    assert run.returncode == 0, run.output[-3000:] + run.stderr[-2000:]
+    socket_path = ansible.runtime_dir / "tether" / "tetherd.sock"
+    listing = subprocess.run(["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True, check=True).stdout
+    serving = [line for line in listing.splitlines() if "tether" in line and str(socket_path) in line]
+    assert len(serving) == 1, serving
+    log = (ansible.runtime_dir / "tether" / "tetherd.log").read_text()
+    assert log.count('"tetherd serving"') == 1
+
+
+def _connection(switch: Any) -> dict[str, Any]:
+    return {
+        "host": switch.host,
+        "port": switch.port,
+        "platform": "cisco_ios",
+        "username": switch.username,
+        "password": switch.password,
+    }
