@@ -1,68 +1,98 @@
-"""The main job on the embedded default: simulated switches, the local tetherd, warm sessions.
+"""The main job on the embedded default: a sample playbook against simulated switches, run twice.
 
-Starts five simulated Cisco IOS switches on loopback, makes sure the embedded
-tetherd answers on the private per-user socket (starting it if needed), runs
-the same commands twice and shows that the second round found every session
-warm: no new connection, a fraction of the time.
+Starts five simulated Cisco IOS switches on loopback, runs examples/show_commands.yml
+with ansible-playbook (the tether.fleet plugins start tetherd on the private per-user
+socket if it is not running), then runs it again: the second run finds every session
+warm, so it opens no new connection.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.peers.switches import start_switches  # noqa: E402
 from tether.client import ClientConfig, TetherClient  # noqa: E402
-from tether.config import default_endpoint  # noqa: E402
-from tether.embedded import ensure_service  # noqa: E402
+from tether.config import default_endpoint, default_socket  # noqa: E402
+from tether.embedded import local_socket_answers  # noqa: E402
 
-COMMANDS = ["show version", "show vlan brief", "show running-config"]
+from tests.peers.switches import start_switches  # noqa: E402
+
+PLAYBOOK = ROOT / "examples" / "show_commands.yml"
 
 
-def run_round(client: TetherClient, farm: object, label: str) -> None:
-    opened_before = client.info().counters.get("connections_opened", 0)
+def connections_opened() -> int:
+    if not local_socket_answers(default_socket()):
+        return 0
+    with TetherClient(ClientConfig(endpoint=default_endpoint())) as client:
+        return int(client.info().counters.get("connections_opened", 0))
+
+
+def run(label: str, inventory: Path, env: dict[str, str]) -> None:
+    before = connections_opened()
     started = time.perf_counter()
-    for switch in farm.switches:  # type: ignore[attr-defined]
-        response = client.execute(
-            {
-                "host": switch.host,
-                "port": switch.port,
-                "platform": switch.platform,
-                "username": switch.username,
-                "password": switch.password,
-                "secret": switch.enable_password,
-            },
-            COMMANDS,
-        )
-        meta = response.meta
-        state = "warm" if meta.session_reused else f"new session, connect {meta.connect_ms:6.1f} ms"
-        print(f"  {switch.name}  {len(response.results)} commands  run {meta.run_ms:6.1f} ms  ({state})")
-    elapsed = (time.perf_counter() - started) * 1000
-    opened = client.info().counters.get("connections_opened", 0) - opened_before
-    print(f"{label}: {elapsed:.0f} ms for {len(COMMANDS) * len(farm.switches)} commands, {opened} new connections\n")  # type: ignore[attr-defined]
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory), str(PLAYBOOK), "--forks", "5"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    elapsed = time.perf_counter() - started
+    recap = done.stdout[done.stdout.find("PLAY RECAP") :].strip()
+    print(recap or done.stdout[-2000:])
+    if done.returncode != 0:
+        print(done.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(f"{label}: ansible-playbook failed ({done.returncode})")
+    opened = connections_opened() - before
+    print(f"==> {label}: {elapsed:.2f} s wall, {opened} new device connections\n")
 
 
 def main() -> int:
-    endpoint = default_endpoint()
-    started = ensure_service(endpoint)
-    print(f"tetherd on {endpoint} ({'started now' if started else 'already running'})")
     farm = start_switches(5)
     try:
-        with TetherClient(ClientConfig(endpoint=endpoint)) as client:
-            print(f"5 simulated switches; running {len(COMMANDS)} commands on each, twice\n")
-            run_round(client, farm, "first round")
-            run_round(client, farm, "second round")
-            for session in client.list_sessions():
-                print(
-                    f"  session {session.id} {session.username}@{session.host}:{session.port} uses={session.use_count}"
-                )
-            client.close_sessions(everything=True)
+        with tempfile.TemporaryDirectory(prefix="tether-demo-") as workdir:
+            work = Path(workdir)
+            (work / "ansible_collections" / "tether").mkdir(parents=True)
+            (work / "ansible_collections" / "tether" / "fleet").symlink_to(ROOT)
+            hosts = {
+                s.name: {
+                    "ansible_host": s.host,
+                    "ansible_port": s.port,
+                    "ansible_user": s.username,
+                    "ansible_password": s.password,
+                }
+                for s in farm.switches
+            }
+            inventory = work / "inventory.json"
+            group_vars = {"ansible_network_os": "cisco.ios.ios", "ansible_connection": "tether.fleet.pinned"}
+            inventory.write_text(json.dumps({"switches": {"hosts": hosts, "vars": group_vars}}))
+            env = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")}
+            env.update(
+                {
+                    "ANSIBLE_COLLECTIONS_PATH": str(work),
+                    "ANSIBLE_HOST_KEY_CHECKING": "False",
+                    "ANSIBLE_NOCOLOR": "1",
+                    "PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}",
+                }
+            )
+            print(f"5 simulated switches; {PLAYBOOK.relative_to(ROOT)} runs twice; tetherd on {default_endpoint()}\n")
+            run("first run", inventory, env)
+            run("second run", inventory, env)
+            with TetherClient(ClientConfig(endpoint=default_endpoint())) as client:
+                for session in client.list_sessions():
+                    print(f"  warm session {session.id} {session.username}@{session.host}:{session.port} "
+                          f"uses={session.use_count}")  # fmt: skip
+                client.close_sessions(everything=True)
     finally:
         farm.stop()
+    print("\n(tetherd exits by itself after 15 minutes with no session; `tether info` shows its counters)")
     return 0
 
 
