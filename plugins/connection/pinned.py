@@ -1,0 +1,291 @@
+# Copyright (c) Tether maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: pinned
+short_description: Run commands through tetherd's warm, pinned session to the device
+version_added: 0.1.0
+description:
+  - Each command Ansible runs on the host (C(ansible.builtin.raw), for example) goes through the SSH session
+    that tetherd keeps open to the device, instead of a new SSH connection. The first command opens the
+    session; every later one, and the next playbook run, finds it warm.
+  - The tether.fleet modules (tether.fleet.cli_command, tether.fleet.cli_config, ...) run on the controller and
+    talk to tetherd themselves whatever the connection is; with this connection they also take the service
+    options from it.
+  - Files are copied (C(put_file), C(fetch_file)) over the session when the driver can transfer files (netmiko
+    over SFTP); otherwise the copy fails with an error that says so.
+  - Ansible modules that run Python on the target (C(ansible.builtin.command), C(setup), ...) do not work on
+    network devices, which have no Python. Turn off fact gathering (C(gather_facts=false)) and use
+    C(ansible.builtin.raw) or the tether.fleet modules.
+  - With no endpoint configured, tetherd is started in the background on the local socket when nothing
+    answers there (see O(auto_start)).
+author:
+  - Tether maintainers (@tether)
+extends_documentation_fragment:
+  - tether.fleet.service.connection
+  - tether.fleet.target.connection
+notes:
+  - The enable secret (C(ansible_become_password)) is used by the session itself to enter privileged mode; do
+    not use Ansible's C(become) with this connection (network inventories that set C(ansible_become_method)
+    to C(ansible.netcommon.enable) keep working, as that method changes no command).
+  - C(meta) C(reset_connection) closes the host's sessions that match its driver, port and user; the next
+    command opens a fresh one.
+  - On a Linux host (platform C(linux)) the exit status of a command is reported; on network devices it is
+    0 unless the command itself fails (timeout, lost session).
+"""
+
+EXAMPLES = r"""
+# inventory.yml
+# switches:
+#   hosts:
+#     sw01: {ansible_host: 192.0.2.11}
+#   vars:
+#     ansible_connection: tether.fleet.pinned
+#     ansible_network_os: cisco.ios.ios
+#     ansible_user: admin
+#     ansible_password: "{{ vault_switch_password }}"
+
+- name: Raw commands through the warm session
+  hosts: switches
+  gather_facts: false
+  tasks:
+    - name: Show the clock
+      ansible.builtin.raw: show clock
+      register: clock
+"""
+
+import multiprocessing
+import os
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ansible.errors import AnsibleAuthenticationFailure, AnsibleConnectionFailure, AnsibleError, AnsibleFileNotFound
+from ansible.plugins.connection import ConnectionBase
+from ansible.utils.display import Display
+from ansible_collections.tether.fleet.plugins.module_utils import _tether
+from ansible_collections.tether.fleet.plugins.module_utils._target import Target, build_target, redact, same_login
+
+display = Display()
+
+_RC_MARK = "__TETHER_RC="
+_RC_LINE = re.compile(r"(?:\r?\n)?" + re.escape(_RC_MARK) + r"(\d+)\s*$")
+_RESET_TIMEOUT = 30.0
+# Service setting -> this plugin's option name, where they differ: Ansible maps a task keyword
+# onto a connection option of the same name, and every task has a "timeout" keyword.
+_SERVICE_OPTIONS = {"timeout": "operation_timeout"}
+# Target option -> this plugin's option name (remote_user is Ansible's usual name for the user).
+_TARGET_OPTIONS = {
+    "host": "host",
+    "port": "port",
+    "username": "remote_user",
+    "password": "password",
+    "private_key_file": "private_key_file",
+    "enable_password": "enable_password",
+    "network_os": "network_os",
+    "platform": "platform",
+    "driver": "driver",
+    "driver_options": "driver_options",
+    "connect_timeout": "connect_timeout",
+    "read_timeout": "read_timeout",
+    "keepalive": "keepalive",
+    "pinned": "pinned",
+}
+
+
+def in_ansible_parent() -> bool:
+    """True in a process that is not a forked worker: ansible-playbook's parent process,
+    where gRPC channels must never be made (the workers forked later would break)."""
+    return multiprocessing.parent_process() is None
+
+
+def run_in_child(work: Callable[[], None], timeout: float = _RESET_TIMEOUT) -> bool:
+    """``work()`` in a forked child, so that no channel is ever made in this process. True when it succeeded."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child leaves through os._exit
+        code = 1
+        try:
+            work()
+            code = 0
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status) == 0
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            return False
+        time.sleep(0.01)
+
+
+class Connection(ConnectionBase):  # type: ignore[misc]  # ansible ships no type information
+    """Commands through tetherd's pinned session to the host."""
+
+    transport = "tether.fleet.pinned"
+    has_pipelining = False
+    has_tty = False
+    allow_executable = False  # no "/bin/sh -c" wrapping: a network CLI is not a POSIX shell
+    _connected: bool
+
+    def __init__(self, play_context: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(play_context, *args, **kwargs)
+        self._service: _tether.Service | None = None
+        self._target: Target | None = None
+
+    # -- settings
+
+    def _settings(self) -> _tether.ServiceSettings:
+        return _tether.settings_from_values(
+            {name: self.get_option(_SERVICE_OPTIONS.get(name, name)) for name in _tether.SERVICE_SOURCES}
+        )
+
+    def _build_target(self, local_service: bool) -> Target:
+        overrides = {option: self.get_option(name) for option, name in _TARGET_OPTIONS.items()}
+        name = str(overrides.get("host") or self._play_context.remote_addr or "")
+        return build_target(name, lambda _var: None, overrides, local_service=local_service)
+
+    def _fail(self, exc: Exception, action: str) -> AnsibleError:
+        host = self._target.name if self._target else "the host"
+        secrets = self._target.secrets if self._target else ()
+        if isinstance(exc, _tether.ServiceError):
+            message = redact(f"tether.fleet.pinned: {action} on {host} failed ({exc.code}): {exc.message}", secrets)
+            if exc.code == "PERMISSION_DENIED":
+                return AnsibleAuthenticationFailure(message)
+            if exc.code in ("UNAVAILABLE", "DEADLINE_EXCEEDED"):
+                return AnsibleConnectionFailure(message)
+            return AnsibleError(message)
+        return AnsibleError(redact(f"tether.fleet.pinned: {action} on {host}: {exc}", secrets))
+
+    def _connect(self) -> Connection:
+        if self._connected:
+            return self
+        try:
+            settings = self._settings()
+            service = _tether.Service(settings)
+            self._target = self._build_target(settings.is_local)
+        except (_tether.ServiceError, ValueError) as exc:
+            raise self._fail(exc, "setting up the session") from None
+        self._service = service
+        self._connected = True
+        display.vvv(
+            f"tether.fleet.pinned: {self._target.driver} session to {self._target.host} via {service.endpoint}",
+            host=self._target.name,
+        )
+        return self
+
+    def _ready(self) -> tuple[_tether.Service, Target]:
+        self._connect()
+        if self._service is None or self._target is None:  # pragma: no cover - _connect sets both
+            raise AnsibleConnectionFailure("tether.fleet.pinned: not connected")
+        return self._service, self._target
+
+    # -- the connection API
+
+    def exec_command(self, cmd: str, in_data: bytes | None = None, sudoable: bool = True) -> tuple[int, bytes, bytes]:
+        super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
+        service, target = self._ready()
+        if in_data:
+            raise AnsibleConnectionFailure("tether.fleet.pinned cannot send data on a command's standard input")
+        shell_like = str(target.connection.get("platform", "")).endswith("linux")
+        command = f"{cmd}; printf '\\n{_RC_MARK}%d\\n' \"$?\"" if shell_like else cmd
+        op = _tether.OperationArgs(commands=[command], read_timeout=target.read_timeout)
+        try:
+            outcome = service.execute(
+                target.driver,
+                target.connection,
+                op,
+                target.pinned,
+                service.settings.timeout,
+                {"source": "ansible", "connection": self.transport, "inventory_host": target.name},
+            )
+        except _tether.ServiceError as exc:
+            raise self._fail(exc, "running a command") from None
+        if not outcome.results:
+            return 1, b"", b"tetherd returned no result"
+        result = outcome.results[0]
+        if result["status"] != "ok":
+            return 1, result["output"].encode(), (result["error"] or result["status"]).encode()
+        output, rc = result["output"], 0
+        if shell_like:
+            found = _RC_LINE.search(output)
+            if found:
+                rc, output = int(found.group(1)), output[: found.start()]
+        return rc, output.encode(), b""
+
+    def put_file(self, in_path: str, out_path: str) -> None:
+        super().put_file(in_path, out_path)
+        service, target = self._ready()
+        if not os.path.isfile(in_path):
+            raise AnsibleFileNotFound(f"file or module does not exist: {in_path}")
+        with open(in_path, "rb") as handle:
+            data = handle.read()
+        display.vvv(f"PUT {in_path} TO {out_path}", host=target.name)
+        try:
+            service.put_file(target.driver, target.connection, out_path, data, target.pinned)
+        except _tether.ServiceError as exc:
+            if exc.code == "FAILED_PRECONDITION":
+                raise AnsibleError(
+                    f"tether.fleet.pinned: cannot copy files to {target.name}: the {target.driver} driver "
+                    f"cannot transfer files on this device ({exc.message})"
+                ) from None
+            raise self._fail(exc, f"copying {in_path} to {out_path}") from None
+
+    def fetch_file(self, in_path: str, out_path: str) -> None:
+        super().fetch_file(in_path, out_path)
+        service, target = self._ready()
+        display.vvv(f"FETCH {in_path} TO {out_path}", host=target.name)
+        try:
+            data = service.fetch_file(target.driver, target.connection, in_path, target.pinned)
+        except _tether.ServiceError as exc:
+            if exc.code == "FAILED_PRECONDITION":
+                raise AnsibleError(
+                    f"tether.fleet.pinned: cannot fetch files from {target.name}: the {target.driver} driver "
+                    f"cannot transfer files on this device ({exc.message})"
+                ) from None
+            raise self._fail(exc, f"fetching {in_path}") from None
+        with open(out_path, "wb") as handle:
+            handle.write(data)
+
+    def close(self) -> None:
+        """Close this task's channel. The device session stays open in tetherd, warm for the next task."""
+        service, self._service = self._service, None
+        if service is not None:
+            service.close()
+        self._connected = False
+
+    def reset(self) -> None:
+        """Close the host's sessions with this driver, port and user (``meta: reset_connection``).
+
+        Ansible runs ``meta`` tasks in the ansible-playbook parent process, where no gRPC
+        channel may be made: there the work runs in a short-lived forked child.
+        """
+        self.close()
+        try:
+            settings = self._settings()
+            target = self._build_target(settings.is_local)
+        except (_tether.ServiceError, ValueError) as exc:
+            raise self._fail(exc, "resetting the session") from None
+
+        def close_sessions() -> None:
+            with _tether.Service(settings) as service:
+                if not service.running():
+                    return
+                for session in service.list_sessions(host=target.host):
+                    if same_login(session, target):
+                        service.close_sessions(session_id=session["id"])
+
+        if in_ansible_parent():
+            if not run_in_child(close_sessions):
+                display.warning(f"tether.fleet.pinned: could not close the sessions of {target.name}")
+            return
+        try:
+            close_sessions()
+        except _tether.ServiceError as exc:
+            raise self._fail(exc, "resetting the session") from None
