@@ -16,10 +16,14 @@ demo: setup
 test: setup lint
 	$(PYTHON) -m pytest -n $(WORKERS) --dist loadgroup -q
 
+# mypy sees the collection under its real import path through a link tree in .tether-run/.
 lint: setup
 	ruff check service plugins tests bench scripts
 	ruff format --check service plugins tests bench scripts
 	cd service && mypy --config-file ../mypy.ini -p tether
+	mkdir -p .tether-run/mypy/ansible_collections/tether
+	ln -sfn ../../../.. .tether-run/mypy/ansible_collections/tether/fleet
+	MYPYPATH=.tether-run/mypy:service mypy --config-file mypy.ini --explicit-package-bases -p ansible_collections.tether.fleet.plugins
 
 bench: setup
 	$(PYTHON) bench/bench_service.py

@@ -57,4 +57,7 @@ def predicted(running: str, lines: list[str]) -> str:
     """The running configuration as it would read with ``lines`` merged in (for check mode)."""
     if not lines:
         return running
-    return running.rstrip("\n") + "\n" + "\n".join(lines) + "\n"
+    body = running.rstrip("\n").splitlines()
+    # Keep a closing "end" (IOS, EOS) last, where the device would print it.
+    tail = [body.pop()] if body and body[-1].strip() == "end" else []
+    return "\n".join([*body, *lines, *tail]) + "\n"

@@ -70,10 +70,14 @@ def _spawn(endpoint: str, path: Path, exit_when_idle: float) -> None:
         "--exit-when-idle",
         str(exit_when_idle),
     ]
+    # TETHER_* in the caller's environment are client settings (its token, its TLS files):
+    # the local service must not mistake them for its own.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")}
     with open(log_path, "ab") as log:
         os.chmod(log_path, 0o600)
         process = subprocess.Popen(
             command,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,

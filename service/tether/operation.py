@@ -50,6 +50,7 @@ class _Steps:
             output = call()
         except CommandFailed as exc:
             result.status, result.error, self.failed = pb.RESULT_STATUS_FAILED, self.redact(str(exc)), True
+            result.output = self.redact(exc.output)
             return None
         finally:
             result.duration_ms = (time.perf_counter() - started) * 1000

@@ -253,6 +253,23 @@ def patch_survive_command_errors() -> None:
     SwitchSSHShell.lineReceived = lineReceived
 
 
+def patch_invalid_input_message() -> None:
+    """Fix: an unknown command answers ``No such command : <line>``, which no real IOS prints.
+
+    IOS answers ``% Invalid input detected at '^' marker.``; clients (Ansible's cisco.ios
+    terminal plugin, tetherd's error patterns) recognise failures by that text.
+    """
+    from fake_switches.cisco.cisco_core import CiscoShellSession
+
+    if not _mark(CiscoShellSession, "invalid-input"):
+        return
+
+    def handle_unknown_command(self: Any, line: str) -> None:
+        self.command_processor.terminal_controller.write(INVALID_INPUT)
+
+    CiscoShellSession.handle_unknown_command = handle_unknown_command
+
+
 def _invalid_input(processor: Any, column: int) -> None:
     processor.write_line(" " * column + "^")
     processor.write(INVALID_INPUT)
@@ -354,6 +371,7 @@ PATCHES: dict[str, Callable[[], None]] = {
     "show-privilege": patch_show_privilege,
     "user-exec": patch_user_exec_commands,
     "survive-errors": patch_survive_command_errors,
+    "invalid-input": patch_invalid_input_message,
 }
 
 

@@ -52,3 +52,16 @@ def test_file_transfer_to_a_switch_without_sftp_is_a_clear_error(tetherd: Tether
     assert "SFTP" in error.value.message
     # The session survives the refused transfer.
     assert client.execute(switch_conn(switches.switches[0]), ["show version"]).ok
+
+
+def test_a_bare_dollar_prompt_is_recognised(tetherd: Tetherd) -> None:
+    from tests.peers.sshd import start_sshd
+
+    server = start_sshd(simple_shell=True)
+    try:
+        response = tetherd.client().execute(
+            linux(server, private_key=server.private_key, connect_timeout=10), ["echo bare"]
+        )
+        assert response.results[0].output.strip() == "bare"
+    finally:
+        server.stop()

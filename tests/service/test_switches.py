@@ -297,3 +297,23 @@ def test_session_listing_and_closing(tetherd: Tetherd, switches: Any) -> None:
     assert client.close_sessions(session_id=sessions[0].id) == 1
     assert client.close_sessions(everything=True) == 2
     assert client.list_sessions() == []
+
+
+def test_device_errors_fail_the_command_and_the_config(tetherd: Tetherd, switches: Any) -> None:
+    client = tetherd.client()
+    switch = switches.switches[7]
+    response = client.execute(conn(switch), ["frobnicate now", "show version"])
+    assert not response.ok
+    bad, good = response.results
+    assert bad.status == pb.RESULT_STATUS_FAILED and "rejected 'frobnicate now'" in bad.error
+    assert "% Invalid input" in bad.output
+    assert good.status == pb.RESULT_STATUS_OK  # stop_on_error is off by default
+    config = client.execute(conn(switch), ["show version"], config=["interface FastEthernet0/2", " bogus setting"])
+    assert not config.ok
+    assert (
+        config.results[0].status == pb.RESULT_STATUS_FAILED and "rejected the configuration" in config.results[0].error
+    )
+    # The session left configuration mode and still answers at the exec prompt.
+    after = client.execute(conn(switch), ["show version"])
+    assert after.ok and after.meta.session_reused and "Cisco" in after.results[0].output
+    assert client.get_job(config.job_id).state == pb.JOB_STATE_FAILED

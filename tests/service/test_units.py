@@ -117,3 +117,22 @@ def test_settings_precedence_and_tcp_requires_tls(tmp_path: object) -> None:
         load(environ={}, overrides={"listen": "127.0.0.1:7443"})
     with pytest.raises(ConfigError, match="not a valid int"):
         load(environ={"TETHER_MAX_SESSIONS": "many"})
+
+
+def test_check_mode_prediction_keeps_end_last() -> None:
+    from tether.configdiff import predicted
+
+    after = predicted(RUNNING, ["vlan 10", " name ten"])
+    assert after.rstrip().splitlines()[-3:] == ["vlan 10", " name ten", "end"]
+
+
+def test_prompt_pattern_for_bare_and_named_prompts() -> None:
+    import re
+
+    from tether.drivers.netmiko_driver import _prompt_pattern
+
+    named = re.compile(_prompt_pattern("sw01", "sw01#"))
+    assert named.search("Cisco IOS\nsw01#") and named.search("x\nsw01(config-if)#")
+    assert not named.search("hostname sw01\n")
+    bare = re.compile(_prompt_pattern("", "$"))
+    assert bare.search("hi\n$ ") and not bare.search("hi\n")

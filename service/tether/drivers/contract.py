@@ -87,7 +87,11 @@ class AuthFailed(DriverError):
 
 
 class CommandFailed(DriverError):
-    """One command failed; the session is still usable."""
+    """One command failed; the session is still usable. ``output`` is what the device said."""
+
+    def __init__(self, message: str, output: str = "") -> None:
+        super().__init__(message)
+        self.output = output
 
 
 class SessionLost(DriverError):

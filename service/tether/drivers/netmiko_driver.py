@@ -21,6 +21,7 @@ import paramiko
 from netmiko import ConnectHandler
 from netmiko.base_connection import BaseConnection
 from netmiko.exceptions import (
+    ConfigInvalidException,
     NetmikoAuthenticationException,
     NetmikoTimeoutException,
     ReadTimeout,
@@ -60,6 +61,19 @@ _OWN: Mapping[str, type | tuple[type, ...]] = {
     "enable": bool,  # enter privileged mode after login (default: when a secret is given)
     "cmd_verify": bool,  # verify each command's echo (slower; default False)
     "probe_timeout": (int, float),
+    "error_pattern": str,  # regex (multiline) marking a device error in output; "" turns detection off
+}
+# How devices say a command was wrong, by netmiko platform prefix.
+_IOS_LIKE_ERRORS = r"^\s*% ?(?:Invalid|Incomplete|Ambiguous|Unknown|Unrecognized|Bad|Error|Unable)\b.*$"
+_ERROR_PATTERNS: Mapping[str, str] = {
+    "cisco_": _IOS_LIKE_ERRORS,
+    "arista_": _IOS_LIKE_ERRORS,
+    "dell_": _IOS_LIKE_ERRORS,
+    "brocade_": _IOS_LIKE_ERRORS,
+    "ruckus_": _IOS_LIKE_ERRORS,
+    "hp_": _IOS_LIKE_ERRORS,
+    "extreme_": _IOS_LIKE_ERRORS,
+    "juniper": r"^\s*(?:error:|syntax error|unknown command).*$",
 }
 _RUNNING_CONFIG_COMMAND = "show running-config"
 _RUNNING_CONFIG_PLATFORMS = ("cisco_", "arista_", "dell_", "brocade_", "extreme_", "hp_", "ruckus_")
@@ -92,6 +106,22 @@ def _connect_failure(exc: BaseException, timeout: float) -> str:
     return f"no SSH session within {timeout:g}s ({first_line})"
 
 
+def _prompt_pattern(base_prompt: str, prompt: str) -> str:
+    """What ends a command's output: this device's prompt in any mode (exec, enable, config)."""
+    prompt = prompt.strip()
+    if not base_prompt or base_prompt == prompt:
+        # The prompt is nothing but its terminator (a bare "$" or "#"): match it exactly.
+        return re.escape(prompt) + r"\s*$"
+    return re.escape(base_prompt) + r"[^\r\n]{0,64}[>#$%]\s*$"
+
+
+def _error_pattern(spec: ConnectionSpec) -> re.Pattern[str] | None:
+    configured = spec.options.get("error_pattern")
+    if configured is None:
+        configured = next((p for prefix, p in _ERROR_PATTERNS.items() if spec.platform.startswith(prefix)), "")
+    return re.compile(str(configured), re.MULTILINE) if configured else None
+
+
 class NetmikoDriver(Driver):
     meta = DriverMeta(
         name="netmiko",
@@ -108,6 +138,7 @@ class NetmikoDriver(Driver):
         self._conn: BaseConnection | None = None
         self._prompt_pattern = ""
         self._needs_resync = False
+        self._errors = _error_pattern(spec)
         self._sftp: paramiko.SFTPClient | None = None
 
     @classmethod
@@ -132,6 +163,13 @@ class NetmikoDriver(Driver):
                 raise InvalidRequest(f"netmiko option {name!r} has the wrong type: {type(value).__name__}")
         if spec.private_key:
             _load_private_key(spec.private_key)
+        if spec.options.get("error_pattern"):
+            try:
+                re.compile(str(spec.options["error_pattern"]))
+            except re.error as exc:
+                raise InvalidRequest(
+                    f"netmiko option 'error_pattern' is not a valid regular expression: {exc}"
+                ) from None
 
     def open(self) -> None:
         spec = self.spec
@@ -176,9 +214,7 @@ class NetmikoDriver(Driver):
         except (ValueError, ReadTimeout, *_TRANSPORT_ERRORS) as exc:
             self.close()
             raise ConnectFailed(f"{spec.target}: could not reach a usable prompt: {exc}") from exc
-        # Any mode (exec, enable, config) of this device's prompt ends a command's output.
-        self._prompt_pattern = re.escape(conn.base_prompt) + r"[^\r\n]{0,64}[>#$%]\s*$"
-        del prompt
+        self._prompt_pattern = _prompt_pattern(conn.base_prompt, prompt)
 
     def _connection(self) -> BaseConnection:
         if self._conn is None:
@@ -224,7 +260,11 @@ class NetmikoDriver(Driver):
             raise CommandFailed(f"no prompt after {options.read_timeout:g}s running {command!r}") from exc
         except _TRANSPORT_ERRORS as exc:
             raise SessionLost(f"{self.spec.target}: session lost: {type(exc).__name__}: {exc}") from exc
-        return str(output)
+        text = str(output).removeprefix("\n")
+        rejected = self._errors.search(text) if self._errors else None
+        if rejected:
+            raise CommandFailed(f"{self.spec.target} rejected {command!r}: {rejected.group(0).strip()}", text)
+        return text
 
     def run_config(self, lines: Sequence[str], options: CommandOptions) -> str:
         conn = self._connection()
@@ -232,10 +272,19 @@ class NetmikoDriver(Driver):
             if self._needs_resync:
                 self._recover(conn)
             self._drain(conn)
-            output = conn.send_config_set(list(lines), read_timeout=options.read_timeout, cmd_verify=True)
+            output = conn.send_config_set(
+                list(lines),
+                read_timeout=options.read_timeout,
+                cmd_verify=True,
+                error_pattern=self._errors.pattern if self._errors else "",
+            )
         except ReadTimeout as exc:
             self._needs_resync = True
             raise CommandFailed(f"configuration did not complete within {options.read_timeout:g}s") from exc
+        except ConfigInvalidException as exc:
+            self._needs_resync = True
+            detail = str(exc).strip().splitlines()
+            raise CommandFailed(f"{self.spec.target} rejected the configuration: {' '.join(detail)[:300]}") from exc
         except ValueError as exc:  # netmiko: could not enter or leave configuration mode
             self._needs_resync = True
             raise CommandFailed(f"configuration failed on {self.spec.target}: {exc}") from exc
