@@ -167,8 +167,11 @@ class PinnedSession:
             self.queued -= 1
             raise SessionClosedBeforeRun(self.id) from exc
         try:
-            timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-            return await asyncio.wait_for(asyncio.wrap_future(future), timeout)
+            if deadline is None:
+                return await asyncio.wrap_future(future)
+            loop = asyncio.get_running_loop()
+            async with asyncio.timeout_at(loop.time() + max(0.0, deadline - time.monotonic())):
+                return await asyncio.wrap_future(future)
         except TimeoutError:
             if not started.is_set() and future.cancel():
                 raise TimeoutError("timed out waiting behind earlier work on the same session") from None
