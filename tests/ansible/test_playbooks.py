@@ -146,3 +146,28 @@ def _connection(switch: Any) -> dict[str, Any]:
         "username": switch.username,
         "password": switch.password,
     }
+
+
+def test_bulk_runs_one_task_across_the_play_hosts(ansible: Ansible, switches: Any) -> None:
+    hosts = inventory(switches.switches[:4])
+    play = """- hosts: all
+  gather_facts: false
+  tasks:
+    - name: fleet
+      tether.fleet.bulk:
+        commands: [show version]
+      run_once: true
+      register: fleet
+    - name: check
+      ansible.builtin.assert:
+        that:
+          - fleet.results | length == 4
+          - fleet.results | dict2items | map(attribute='value.ok') | select | list | length == 4
+      run_once: true
+"""
+    run = ansible.playbook(play, hosts)
+    assert run.returncode == 0, run.output[-3000:] + run.stderr[-2000:]
+    (result,) = run.task_results("fleet").values()
+    assert set(result["results"]) == {s.name for s in switches.switches[:4]}
+    assert all("Cisco" in r["stdout"][0] for r in result["results"].values())
+    assert ansible.counters()["jobs_bulk"] == 1
