@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.peers._process import PeerProcess
+
 SSHD = "/usr/sbin/sshd"
 SSH_KEYGEN = "ssh-keygen"
 START_TIMEOUT = 10.0
@@ -52,7 +54,7 @@ class SshdError(RuntimeError):
 
 
 @dataclass
-class SshdServer:
+class SshdServer(PeerProcess):
     """A running sshd: where it listens and how to log in."""
 
     host: str
@@ -83,19 +85,6 @@ class SshdServer:
     @property
     def host_key_path(self) -> Path:
         return self.workdir / "ssh_host_ed25519_key"
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process else None
-
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
 
     def netmiko_params(self, **overrides: Any) -> dict[str, Any]:
         """Keyword arguments for ``netmiko.ConnectHandler``: device_type linux, key auth only."""

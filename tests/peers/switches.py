@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.peers._process import PeerProcess
+
 SERVER = Path(__file__).with_name("fakeswitch_server.py")
 START_TIMEOUT = 20.0
 STOP_TIMEOUT = 5.0
@@ -93,7 +95,7 @@ class SwitchPeer:
 
 
 @dataclass
-class SwitchFarm:
+class SwitchFarm(PeerProcess):
     """A running fakeswitch_server.py process and the switches it serves."""
 
     count: int
@@ -117,20 +119,6 @@ class SwitchFarm:
     @property
     def log_path(self) -> Path:
         return self.workdir / "fakeswitch.log"
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process else None
-
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
 
     def start(self, ports: Sequence[int] | None = None) -> SwitchFarm:
         """Start the simulator (on ``ports`` if given) and wait, bounded, for its ready file."""
