@@ -27,11 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from netmiko import ConnectHandler  # noqa: E402
+
+from tests.harness import Tetherd  # noqa: E402
 from tests.peers.switches import start_switches  # noqa: E402
 from tether.drivers.contract import CommandOptions, ConnectionSpec  # noqa: E402
 from tether.drivers.null_driver import NullDriver  # noqa: E402
-
-from tests.harness import Tetherd  # noqa: E402
 
 COMMAND = "show version"
 

@@ -19,11 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.peers.switches import start_switches  # noqa: E402
 from tether.client import ClientConfig, TetherClient  # noqa: E402
 from tether.config import default_endpoint, default_socket  # noqa: E402
 from tether.embedded import local_socket_answers  # noqa: E402
-
-from tests.peers.switches import start_switches  # noqa: E402
 
 PLAYBOOK = ROOT / "examples" / "show_commands.yml"
 

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 
 try:
     import grpc  # noqa: F401  # pylint: disable=unused-import  # at plugin load, never per task (see above)
+
     from tether.client import ClientConfig, TetherClient, TetherError, connection_message, operation_message, pb
     from tether.config import ConfigError, default_endpoint
     from tether.embedded import StartFailed, ensure_service, local_socket_answers, socket_path

@@ -250,6 +250,7 @@ skipped_commands:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.tether.fleet.plugins.module_utils._argspec import BULK_RULES, bulk_spec
 
 

@@ -218,6 +218,7 @@ skipped_commands:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.tether.fleet.plugins.module_utils._argspec import CLI_COMMAND_RULES, cli_command_spec
 
 

@@ -147,6 +147,7 @@ job_id:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.tether.fleet.plugins.module_utils._argspec import CLI_CONFIG_RULES, cli_config_spec
 
 

@@ -87,6 +87,7 @@ job_id:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.tether.fleet.plugins.module_utils._argspec import SESSION_RULES, session_spec
 
 

@@ -159,6 +159,7 @@ service:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.tether.fleet.plugins.module_utils._argspec import SESSION_INFO_RULES, session_info_spec
 
 

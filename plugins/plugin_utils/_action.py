@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 from ansible.errors import AnsibleActionFail, AnsibleError
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
+
 from ansible_collections.tether.fleet.plugins.module_utils import _tether
 from ansible_collections.tether.fleet.plugins.module_utils._argspec import TARGET_OPTIONS, Spec
 from ansible_collections.tether.fleet.plugins.module_utils._target import Target, TargetError, build_target, redact

@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.harness import Tetherd
 from tether.config import ConfigError, load
 from tether.drivers.contract import InvalidRequest
 from tether.drivers.registry import DriverRegistry
-
-from tests.harness import Tetherd
 
 TETHER = [sys.executable, "-c", "import sys; from tether.cli.tether import main; sys.exit(main())"]
 

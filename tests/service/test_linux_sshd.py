@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tether.client import TetherError
 
 from tests.harness import Tetherd
 from tests.service.test_switches import conn as switch_conn
+from tether.client import TetherError
 
 
 def linux(sshd: Any, **overrides: Any) -> dict[str, Any]:

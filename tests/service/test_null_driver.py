@@ -12,12 +12,12 @@ from pathlib import Path
 
 import grpc
 import pytest
-from tether.client import TetherError
-from tether.v1 import tether_pb2 as pb
-from tether.v1.tether_pb2_grpc import TetherStub
 
 from tests.harness import Tetherd
 from tests.tls import make_cert
+from tether.client import TetherError
+from tether.v1 import tether_pb2 as pb
+from tether.v1.tether_pb2_grpc import TetherStub
 
 NULL = {"host": "null.example", "username": "u", "password": "pw"}
 

@@ -8,10 +8,10 @@ import time
 from typing import Any
 
 import pytest
-from tether.client import TetherError
-from tether.v1 import tether_pb2 as pb
 
 from tests.harness import Tetherd, wait_until
+from tether.client import TetherError
+from tether.v1 import tether_pb2 as pb
 
 
 def conn(switch: Any, **overrides: Any) -> dict[str, Any]:

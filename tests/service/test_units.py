@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tether.config import ConfigError, load
 from tether.configdiff import missing_lines
 from tether.drivers.contract import ConnectionSpec, InvalidRequest
