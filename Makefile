@@ -3,7 +3,7 @@ PYTHON ?= python3
 # Parallel test workers (the machine has 2 cores; peers are I/O bound).
 WORKERS ?= 4
 
-.PHONY: setup demo test lint unit bench proto
+.PHONY: setup demo test lint bench proto
 
 setup:
 	@scripts/setup.sh
@@ -25,8 +25,11 @@ lint: setup
 	ln -sfn ../../../.. .tether-run/mypy/ansible_collections/tether/fleet
 	MYPYPATH=.tether-run/mypy:service mypy --config-file mypy.ini --explicit-package-bases -p ansible_collections.tether.fleet.plugins
 
+## Benchmarks: the service against netmiko directly, then playbooks against network_cli.
 bench: setup
 	$(PYTHON) bench/bench_service.py
+	bench/setup_baseline.sh
+	$(PYTHON) bench/bench_playbooks.py
 
 proto:
 	proto/generate.sh
