@@ -44,12 +44,25 @@ def build_collection(out: Path) -> Path:
 
 
 def install_collection(tarball: Path, collections: Path) -> Path:
+    # --force and a collections path of its own: a copy of tether.fleet installed anywhere else
+    # (e.g. ~/.ansible/collections) must not make ansible-galaxy skip this install.
+    env = {**os.environ, "ANSIBLE_COLLECTIONS_PATH": str(collections)}
     subprocess.run(
-        [str(BIN / "ansible-galaxy"), "collection", "install", "--offline", str(tarball), "-p", str(collections)],
+        [
+            str(BIN / "ansible-galaxy"),
+            "collection",
+            "install",
+            "--offline",
+            "--force",
+            str(tarball),
+            "-p",
+            str(collections),
+        ],
         check=True,
         capture_output=True,
         text=True,
         timeout=120,
+        env=env,
     )
     return collections / "ansible_collections" / "tether" / "fleet"
 

@@ -26,6 +26,8 @@ def test_molecule_scenario_converges_idempotently(ansible: Ansible, own_switch: 
         ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
     )
     env.pop("ANSIBLE_CALLBACK_PLUGINS")
+    user_copy = Path.home() / ".ansible" / "collections" / "ansible_collections" / "tether" / "fleet"
+    copy_before = user_copy.exists()
     done = subprocess.run(
         [str(BIN / "molecule"), "test", "-s", "default"],
         cwd=ROOT,
@@ -38,4 +40,6 @@ def test_molecule_scenario_converges_idempotently(ansible: Ansible, own_switch: 
     assert done.returncode == 0, log[-5000:]
     assert "idempotence" in log.lower()
     assert switch.password not in log
+    # prerun: false: molecule must not leave a copy that would shadow the checkout later.
+    assert user_copy.exists() == copy_before
     assert ansible.counters()["connections_opened"] == 1  # converge, idempotence and verify share one session
