@@ -177,3 +177,16 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def test_embedded_service_exits_by_itself_once_idle_with_no_sessions(tetherd_factory) -> None:  # type: ignore[no-untyped-def]
+    daemon = tetherd_factory("--exit-when-idle", "1", "--idle-timeout", "1")
+    client = daemon.client()
+    assert client.execute(NULL, ["x"], driver="null").ok
+    assert daemon.process is not None
+    started = time.monotonic()
+    # It must outlive its session (idle timeout 1 s), then exit cleanly a second later.
+    assert daemon.process.wait(15) == 0
+    assert time.monotonic() - started >= 1.5
+    assert not daemon.socket.exists()
+    assert '"exiting: idle with no sessions"' in daemon.log()
