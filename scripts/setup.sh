@@ -9,7 +9,9 @@ stamp_dir=$root/build
 mkdir -p "$stamp_dir"
 inputs=$(cat scripts/setup.sh requirements-dev.txt service/pyproject.toml | sha256sum | cut -c1-16)
 stamp=$stamp_dir/.setup-$inputs
-if [ -f "$stamp" ] && command -v tetherd >/dev/null && [ -x /usr/sbin/sshd ]; then
+# The editable install must point at this checkout (another clone may have taken it over).
+installed_from=$(python3 -c 'import tether, os; print(os.path.dirname(os.path.dirname(tether.__file__)))' 2>/dev/null || true)
+if [ -f "$stamp" ] && [ "$installed_from" = "$root/service" ] && command -v tetherd >/dev/null && [ -x /usr/sbin/sshd ]; then
   exit 0
 fi
 

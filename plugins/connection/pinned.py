@@ -33,8 +33,9 @@ notes:
     to C(ansible.netcommon.enable) keep working, as that method changes no command).
   - C(meta) C(reset_connection) closes the host's sessions that match its driver, port and user; the next
     command opens a fresh one.
-  - On a Linux host (platform C(linux)) the exit status of a command is reported; on network devices it is
-    0 unless the command itself fails (timeout, lost session).
+  - On a Linux host (platform C(linux)) each command runs in an SSH exec channel of its own over the warm
+    transport, with its exit status, standard input and standard error; on network devices it goes through
+    the CLI session and its status is 0 unless the command itself fails (timeout, lost session).
 """
 
 EXAMPLES = r"""
@@ -59,7 +60,6 @@ EXAMPLES = r"""
 
 import multiprocessing
 import os
-import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -73,8 +73,6 @@ from ansible_collections.tether.fleet.plugins.module_utils._target import Target
 
 display = Display()
 
-_RC_MARK = "__TETHER_RC="
-_RC_LINE = re.compile(r"(?:\r?\n)?" + re.escape(_RC_MARK) + r"(\d+)\s*$")
 _RESET_TIMEOUT = 30.0
 # Service setting -> this plugin's option name, where they differ: Ansible maps a task keyword
 # onto a connection option of the same name, and every task has a "timeout" keyword.
@@ -192,11 +190,21 @@ class Connection(ConnectionBase):  # type: ignore[misc]  # ansible ships no type
     def exec_command(self, cmd: str, in_data: bytes | None = None, sudoable: bool = True) -> tuple[int, bytes, bytes]:
         super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
         service, target = self._ready()
+        if str(target.connection.get("platform", "")).endswith("linux"):
+            # A host with a shell: each command in an exec channel of its own over the warm
+            # transport, as SSH does: a real exit status, stdin, stderr, and no shell state
+            # (or an ``exit``) leaking from one command into the CLI session.
+            try:
+                return service.exec_command(
+                    target.driver, target.connection, cmd, in_data or b"", target.pinned, target.read_timeout
+                )
+            except _tether.ServiceError as exc:
+                raise self._fail(exc, "running a command") from None
         if in_data:
-            raise AnsibleConnectionFailure("tether.fleet.pinned cannot send data on a command's standard input")
-        shell_like = str(target.connection.get("platform", "")).endswith("linux")
-        command = f"{cmd}; printf '\\n{_RC_MARK}%d\\n' \"$?\"" if shell_like else cmd
-        op = _tether.OperationArgs(commands=[command], read_timeout=target.read_timeout)
+            raise AnsibleConnectionFailure(
+                "tether.fleet.pinned cannot send data on a network device command's standard input"
+            )
+        op = _tether.OperationArgs(commands=[cmd], read_timeout=target.read_timeout)
         try:
             outcome = service.execute(
                 target.driver,
@@ -213,12 +221,7 @@ class Connection(ConnectionBase):  # type: ignore[misc]  # ansible ships no type
         result = outcome.results[0]
         if result["status"] != "ok":
             return 1, result["output"].encode(), (result["error"] or result["status"]).encode()
-        output, rc = result["output"], 0
-        if shell_like:
-            found = _RC_LINE.search(output)
-            if found:
-                rc, output = int(found.group(1)), output[: found.start()]
-        return rc, output.encode(), b""
+        return 0, result["output"].encode(), b""
 
     def put_file(self, in_path: str, out_path: str) -> None:
         super().put_file(in_path, out_path)

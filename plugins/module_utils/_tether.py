@@ -496,6 +496,26 @@ class Service:
         )
         return {"job_id": response.job_id, "size": int(response.size), "session": meta_dict(response.meta)}
 
+    def exec_command(
+        self,
+        driver: str,
+        connection: Mapping[str, Any],
+        command: str,
+        stdin: bytes = b"",
+        pinned: bool = True,
+        timeout: float = 0.0,
+    ) -> tuple[int, bytes, bytes]:
+        """One command in its own exec channel over the host's warm transport."""
+        mode = "pinned" if pinned else "oneshot"
+        response = self.call(
+            _guard_invalid(
+                lambda client: client.exec_command(
+                    connection, command, stdin=stdin, driver=driver, mode=mode, timeout=timeout
+                )
+            )
+        )
+        return int(response.exit_status), bytes(response.stdout), bytes(response.stderr)
+
     def fetch_file(self, driver: str, connection: Mapping[str, Any], remote_path: str, pinned: bool = True) -> bytes:
         mode = "pinned" if pinned else "oneshot"
         return self.call(

@@ -189,6 +189,26 @@ class TetherClient:
         timeout = (request.timeout + 5) if request.timeout else None
         return self._call(self._stub.Execute, request, timeout=timeout)  # type: ignore[no-any-return]
 
+    def exec_command(
+        self,
+        connection: Mapping[str, Any] | pb.Connection,
+        command: str,
+        stdin: bytes = b"",
+        driver: str = "netmiko",
+        mode: str = "pinned",
+        timeout: float = 0.0,
+    ) -> pb.ExecResponse:
+        """Run one command in its own exec channel over the target's warm transport."""
+        request = pb.ExecRequest(
+            driver=driver,
+            connection=_connection(connection),
+            mode=_mode(mode),
+            command=command,
+            stdin=stdin,
+            timeout=timeout,
+        )
+        return self._call(self._stub.Exec, request, timeout=(timeout + 10) if timeout else None)  # type: ignore[no-any-return]
+
     def put_file(
         self,
         connection: Mapping[str, Any] | pb.Connection,

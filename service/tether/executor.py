@@ -11,6 +11,8 @@ from typing import Any, TypeVar
 
 from .drivers.contract import (
     AuthFailed,
+    CommandFailed,
+    CommandTimeout,
     ConnectFailed,
     ConnectionSpec,
     Driver,
@@ -36,6 +38,7 @@ from .v1 import tether_pb2 as pb
 log = logging.getLogger("tether.executor")
 T = TypeVar("T")
 _SPEC_CACHE_SIZE = 4096
+_HUNG_GRACE_SECONDS = 10.0
 
 
 class Cancelled(Exception):
@@ -59,6 +62,8 @@ def classify(exc: BaseException) -> Failure:
     mapping: list[tuple[type[BaseException], str]] = [
         (InvalidRequest, "INVALID_ARGUMENT"),
         (Unsupported, "FAILED_PRECONDITION"),
+        (CommandTimeout, "DEADLINE_EXCEEDED"),
+        (CommandFailed, "FAILED_PRECONDITION"),
         (AuthFailed, "PERMISSION_DENIED"),
         (ConnectFailed, "UNAVAILABLE"),
         (SessionLost, "UNAVAILABLE"),
@@ -190,17 +195,45 @@ class Executor:
         )
 
     async def _transfer(
-        self, request: pb.PutFileRequest | pb.FetchFileRequest, label: str, work: Callable[[Driver], T]
+        self,
+        request: pb.PutFileRequest | pb.FetchFileRequest | pb.ExecRequest,
+        label: str,
+        work: Callable[[Driver], T],
+        path_required: bool = True,
+        timeout: float = 0.0,
     ) -> tuple[str, Outcome[T]]:
         driver = self.registry.get(request.driver or "netmiko")
         spec, redact = self._spec(driver, request.connection)
-        if not request.remote_path:
+        if path_required and not getattr(request, "remote_path", ""):
             raise InvalidRequest("remote_path is required")
-        job = self.store.create(pb.JOB_KIND_EXECUTE, driver.meta.name, [spec.target], [label], {})
-        outcome = await self._single(job, spec, redact, self._run_target(driver, spec, work, request.mode, 0, job))
+        job = self.store.create(pb.JOB_KIND_EXECUTE, driver.meta.name, [spec.target], [redact(label)], {})
+        outcome = await self._single(
+            job, spec, redact, self._run_target(driver, spec, work, request.mode, timeout, job)
+        )
         job.record.results.add(target=spec.target, ok=True, meta=_meta(outcome))
         self.store.finish(job, pb.JOB_STATE_SUCCEEDED)
         return job.record.id, outcome
+
+    async def exec_command(self, request: pb.ExecRequest) -> pb.ExecResponse:
+        if not request.command:
+            raise InvalidRequest("command is required")
+        timeout = request.timeout or self.default_timeout
+        job_id, outcome = await self._transfer(
+            request,
+            f"exec {request.command}",
+            lambda d: d.exec_command(request.command, request.stdin, timeout),
+            path_required=False,
+            # The command's own timeout ends it cleanly; the deadline past it means a hung session.
+            timeout=timeout + _HUNG_GRACE_SECONDS,
+        )
+        result = outcome.value
+        return pb.ExecResponse(
+            job_id=job_id,
+            exit_status=result.exit_status,
+            stdout=result.stdout,
+            stderr=result.stderr,
+            meta=_meta(outcome),
+        )
 
     async def put_file(self, request: pb.PutFileRequest) -> pb.PutFileResponse:
         label = f"put {request.remote_path} ({len(request.data)} bytes)"

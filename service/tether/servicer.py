@@ -90,6 +90,10 @@ class TetherServicer(pb_grpc.TetherServicer):
             failure = exc if isinstance(exc, Failure) else classify(exc)
             await context.abort(grpc.StatusCode[failure.code], failure.message)
 
+    async def Exec(self, request: pb.ExecRequest, context: grpc.aio.ServicerContext[Any, Any]) -> pb.ExecResponse:
+        self.last_call = time.monotonic()
+        return await _guard(context, lambda: self.executor.exec_command(request))
+
     async def PutFile(
         self, request: pb.PutFileRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.PutFileResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -171,3 +172,53 @@ def test_bulk_runs_one_task_across_the_play_hosts(ansible: Ansible, switches: An
     assert set(result["results"]) == {s.name for s in switches.switches[:4]}
     assert all("Cisco" in r["stdout"][0] for r in result["results"].values())
     assert ansible.counters()["jobs_bulk"] == 1
+
+
+def test_connection_plugin_on_a_linux_host_runs_modules_and_moves_files(
+    ansible: Ansible, sshd: Any, tmp_path: Any
+) -> None:
+    """Through tether.fleet.pinned to OpenSSH: raw with its exit code, copy (SFTP + a real module) and fetch."""
+    source = tmp_path / "motd.txt"
+    source.write_text("managed by tether\n")
+    target = tmp_path / "remote" / "motd.txt"
+    target.parent.mkdir()
+    hosts = {
+        "all": {
+            "hosts": {
+                "linux1": {
+                    "ansible_host": sshd.host,
+                    "ansible_port": sshd.port,
+                    "ansible_user": sshd.username,
+                    "ansible_ssh_private_key_file": str(sshd.key_path),
+                    "ansible_tether_platform": "linux",
+                    "ansible_connection": "tether.fleet.pinned",
+                    "ansible_python_interpreter": sys.executable,
+                }
+            }
+        }
+    }
+    play = f"""- hosts: all
+  gather_facts: false
+  tasks:
+    - name: raw
+      ansible.builtin.raw: echo hello-from-$(hostname) && exit 3
+      register: raw
+      failed_when: raw.rc != 3
+    - name: copy
+      ansible.builtin.copy:
+        src: {source}
+        dest: {target}
+        mode: "0640"
+    - name: fetch
+      ansible.builtin.fetch:
+        src: {target}
+        dest: {tmp_path}/fetched/
+        flat: true
+"""
+    run = ansible.playbook(play, hosts)
+    assert run.returncode == 0, run.output[-4000:] + run.stderr[-2000:]
+    assert "hello-from-" in run.task_results("raw")["linux1"]["stdout"]
+    assert target.read_text() == "managed by tether\n"
+    assert oct(target.stat().st_mode & 0o777) == "0o640"
+    assert (tmp_path / "fetched" / "motd.txt").read_text() == "managed by tether\n"
+    assert ansible.counters()["connections_opened"] == 1

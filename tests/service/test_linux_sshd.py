@@ -65,3 +65,26 @@ def test_a_bare_dollar_prompt_is_recognised(tetherd: Tetherd) -> None:
         assert response.results[0].output.strip() == "bare"
     finally:
         server.stop()
+
+
+def test_exec_channel_gives_exit_status_stdin_and_stderr(tetherd: Tetherd, sshd: Any) -> None:
+    client = tetherd.client()
+    connection = linux(sshd, private_key=sshd.private_key)
+    done = client.exec_command(connection, "read line; echo out:$line; echo err >&2; exit 7", stdin=b"given\n")
+    assert (done.exit_status, done.stdout, done.stderr) == (7, b"out:given\n", b"err\n")
+    big = client.exec_command(connection, "head -c 300000 /dev/zero | tr '\\\\0' x; head -c 200000 /dev/zero >&2")
+    assert (len(big.stdout), len(big.stderr), big.exit_status) == (300000, 200000, 0)
+    # exec channels ride the same warm transport as the CLI session: no new connection.
+    shell = client.execute(connection, ["echo still-here"])
+    assert shell.meta.session_reused and shell.results[0].output.strip() == "still-here"
+    assert tetherd.counters()["connections_opened"] == 1
+    with pytest.raises(TetherError) as error:
+        client.exec_command(connection, "sleep 5", timeout=0.5)
+    assert "did not finish within 0.5s" in error.value.message
+
+
+def test_exec_on_a_switch_without_exec_channels_is_a_clear_error(tetherd: Tetherd, switches: Any) -> None:
+    with pytest.raises(TetherError) as error:
+        tetherd.client().exec_command(switch_conn(switches.switches[0]), "show version")
+    assert error.value.code in ("FAILED_PRECONDITION", "INVALID_ARGUMENT")
+    assert "exec" in error.value.message

@@ -27,6 +27,7 @@ class Capability(StrEnum):
     RUNNING_CONFIG = "running_config"
     SAVE_CONFIG = "save_config"
     FILE_TRANSFER = "file_transfer"
+    EXEC = "exec"
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,13 @@ class ConnectionSpec:
 
 
 @dataclass(frozen=True)
+class ExecResult:
+    exit_status: int
+    stdout: bytes
+    stderr: bytes
+
+
+@dataclass(frozen=True)
 class CommandOptions:
     read_timeout: float = 30.0
     expect_prompt: str = ""
@@ -92,6 +100,10 @@ class CommandFailed(DriverError):
     def __init__(self, message: str, output: str = "") -> None:
         super().__init__(message)
         self.output = output
+
+
+class CommandTimeout(CommandFailed):
+    """One command did not finish in its time; the session is still usable."""
 
 
 class SessionLost(DriverError):
@@ -133,6 +145,10 @@ class Driver(ABC):
 
     def save_config(self) -> str:
         raise Unsupported(f"driver {self.meta.name} cannot save the configuration")
+
+    def exec_command(self, command: str, stdin: bytes, timeout: float) -> ExecResult:
+        """Run ``command`` in a channel of its own (not the CLI session), e.g. SSH exec."""
+        raise Unsupported(f"driver {self.meta.name} cannot run commands in an exec channel")
 
     def put_file(self, remote_path: str, data: bytes, file_mode: int = 0) -> None:
         raise Unsupported(f"driver {self.meta.name} cannot transfer files")

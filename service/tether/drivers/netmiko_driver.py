@@ -14,6 +14,7 @@ import contextlib
 import io
 import re
 import socket
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -34,10 +35,12 @@ from .contract import (
     Capability,
     CommandFailed,
     CommandOptions,
+    CommandTimeout,
     ConnectFailed,
     ConnectionSpec,
     Driver,
     DriverMeta,
+    ExecResult,
     InvalidRequest,
     SessionLost,
     Unsupported,
@@ -129,7 +132,14 @@ class NetmikoDriver(Driver):
         version="1.0",
         description="CLI over SSH through netmiko (device_type = connection.platform)",
         capabilities=frozenset(
-            {Capability.COMMANDS, Capability.CONFIG, Capability.RUNNING_CONFIG, Capability.SAVE_CONFIG}
+            {
+                Capability.COMMANDS,
+                Capability.CONFIG,
+                Capability.RUNNING_CONFIG,
+                Capability.SAVE_CONFIG,
+                Capability.FILE_TRANSFER,
+                Capability.EXEC,
+            }
         ),
     )
 
@@ -305,6 +315,55 @@ class NetmikoDriver(Driver):
             raise Unsupported(f"netmiko cannot save the configuration on {self.spec.platform}") from exc
         except _TRANSPORT_ERRORS as exc:
             raise SessionLost(f"{self.spec.target}: session lost: {exc}") from exc
+
+    def _transport(self) -> paramiko.Transport:
+        client = self._connection().remote_conn_pre
+        transport = client.get_transport() if isinstance(client, paramiko.SSHClient) else None
+        if transport is None or not transport.is_active():
+            raise SessionLost(f"{self.spec.target}: SSH transport is down")
+        return transport
+
+    def exec_command(self, command: str, stdin: bytes, timeout: float) -> ExecResult:
+        try:
+            channel = self._transport().open_session(timeout=timeout)
+        except paramiko.ChannelException as exc:
+            raise Unsupported(f"{self.spec.target} refuses SSH exec channels ({exc})") from exc
+        except _TRANSPORT_ERRORS as exc:
+            raise SessionLost(f"{self.spec.target}: cannot open an exec channel: {exc}") from exc
+        try:
+            channel.settimeout(timeout)
+            try:
+                channel.exec_command(command)
+            except paramiko.SSHException as exc:
+                raise Unsupported(f"{self.spec.target} refuses SSH exec requests ({exc})") from exc
+            if stdin:
+                channel.sendall(stdin)
+            channel.shutdown_write()
+            stdout, stderr = bytearray(), bytearray()
+            deadline = time.monotonic() + timeout
+            while True:
+                if time.monotonic() > deadline:
+                    raise TimeoutError
+                if channel.recv_ready():
+                    stdout += channel.recv(65536)
+                elif channel.recv_stderr_ready():
+                    stderr += channel.recv_stderr(65536)
+                elif channel.exit_status_ready():
+                    break
+                else:
+                    channel.status_event.wait(0.005)
+            # Whatever arrived between the last read and the exit status.
+            while (chunk := channel.recv(65536)) != b"":
+                stdout += chunk
+            while channel.recv_stderr_ready():
+                stderr += channel.recv_stderr(65536)
+            return ExecResult(channel.recv_exit_status(), bytes(stdout), bytes(stderr))
+        except TimeoutError as exc:
+            raise CommandTimeout(f"{command!r} did not finish within {timeout:g}s") from exc
+        except paramiko.SSHException as exc:
+            raise CommandFailed(f"{self.spec.target} refused to run {command!r}: {exc}") from exc
+        finally:
+            channel.close()
 
     def _sftp_client(self) -> paramiko.SFTPClient:
         if self._sftp is None:

@@ -1188,3 +1188,65 @@ class FetchFileResponse(google.protobuf.message.Message):
     def ClearField(self, field_name: typing.Literal["data", b"data", "job_id", b"job_id", "meta", b"meta"]) -> None: ...
 
 global___FetchFileResponse = FetchFileResponse
+
+@typing.final
+class ExecRequest(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    DRIVER_FIELD_NUMBER: builtins.int
+    CONNECTION_FIELD_NUMBER: builtins.int
+    MODE_FIELD_NUMBER: builtins.int
+    COMMAND_FIELD_NUMBER: builtins.int
+    STDIN_FIELD_NUMBER: builtins.int
+    TIMEOUT_FIELD_NUMBER: builtins.int
+    driver: builtins.str
+    mode: global___Mode.ValueType
+    command: builtins.str
+    stdin: builtins.bytes
+    timeout: builtins.float
+    """seconds; 0: the service default"""
+    @property
+    def connection(self) -> global___Connection: ...
+    def __init__(
+        self,
+        *,
+        driver: builtins.str = ...,
+        connection: global___Connection | None = ...,
+        mode: global___Mode.ValueType = ...,
+        command: builtins.str = ...,
+        stdin: builtins.bytes = ...,
+        timeout: builtins.float = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["connection", b"connection"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["command", b"command", "connection", b"connection", "driver", b"driver", "mode", b"mode", "stdin", b"stdin", "timeout", b"timeout"]) -> None: ...
+
+global___ExecRequest = ExecRequest
+
+@typing.final
+class ExecResponse(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    JOB_ID_FIELD_NUMBER: builtins.int
+    EXIT_STATUS_FIELD_NUMBER: builtins.int
+    STDOUT_FIELD_NUMBER: builtins.int
+    STDERR_FIELD_NUMBER: builtins.int
+    META_FIELD_NUMBER: builtins.int
+    job_id: builtins.str
+    exit_status: builtins.int
+    stdout: builtins.bytes
+    stderr: builtins.bytes
+    @property
+    def meta(self) -> global___ExecutionMeta: ...
+    def __init__(
+        self,
+        *,
+        job_id: builtins.str = ...,
+        exit_status: builtins.int = ...,
+        stdout: builtins.bytes = ...,
+        stderr: builtins.bytes = ...,
+        meta: global___ExecutionMeta | None = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["meta", b"meta"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["exit_status", b"exit_status", "job_id", b"job_id", "meta", b"meta", "stderr", b"stderr", "stdout", b"stdout"]) -> None: ...
+
+global___ExecResponse = ExecResponse

@@ -84,6 +84,11 @@ class TetherStub(object):
                 request_serializer=tether_dot_v1_dot_tether__pb2.FetchFileRequest.SerializeToString,
                 response_deserializer=tether_dot_v1_dot_tether__pb2.FetchFileResponse.FromString,
                 _registered_method=True)
+        self.Exec = channel.unary_unary(
+                '/tether.v1.Tether/Exec',
+                request_serializer=tether_dot_v1_dot_tether__pb2.ExecRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_tether__pb2.ExecResponse.FromString,
+                _registered_method=True)
 
 
 class TetherServicer(object):
@@ -153,6 +158,14 @@ class TetherServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Exec(self, request, context):
+        """One command in its own exec channel over the target's warm transport, for hosts
+        with a shell (SSH exec): a real exit status, standard input, separate stderr.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TetherServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -205,6 +218,11 @@ def add_TetherServicer_to_server(servicer, server):
                     servicer.FetchFile,
                     request_deserializer=tether_dot_v1_dot_tether__pb2.FetchFileRequest.FromString,
                     response_serializer=tether_dot_v1_dot_tether__pb2.FetchFileResponse.SerializeToString,
+            ),
+            'Exec': grpc.unary_unary_rpc_method_handler(
+                    servicer.Exec,
+                    request_deserializer=tether_dot_v1_dot_tether__pb2.ExecRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_tether__pb2.ExecResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -477,6 +495,33 @@ class Tether(object):
             '/tether.v1.Tether/FetchFile',
             tether_dot_v1_dot_tether__pb2.FetchFileRequest.SerializeToString,
             tether_dot_v1_dot_tether__pb2.FetchFileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Exec(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tether.v1.Tether/Exec',
+            tether_dot_v1_dot_tether__pb2.ExecRequest.SerializeToString,
+            tether_dot_v1_dot_tether__pb2.ExecResponse.FromString,
             options,
             channel_credentials,
             insecure,

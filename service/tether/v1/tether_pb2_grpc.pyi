@@ -77,6 +77,14 @@ class TetherStub:
         tether.v1.tether_pb2.FetchFileResponse,
     ]
 
+    Exec: grpc.UnaryUnaryMultiCallable[
+        tether.v1.tether_pb2.ExecRequest,
+        tether.v1.tether_pb2.ExecResponse,
+    ]
+    """One command in its own exec channel over the target's warm transport, for hosts
+    with a shell (SSH exec): a real exit status, standard input, separate stderr.
+    """
+
 class TetherAsyncStub:
     Execute: grpc.aio.UnaryUnaryMultiCallable[
         tether.v1.tether_pb2.ExecuteRequest,
@@ -131,6 +139,14 @@ class TetherAsyncStub:
         tether.v1.tether_pb2.FetchFileRequest,
         tether.v1.tether_pb2.FetchFileResponse,
     ]
+
+    Exec: grpc.aio.UnaryUnaryMultiCallable[
+        tether.v1.tether_pb2.ExecRequest,
+        tether.v1.tether_pb2.ExecResponse,
+    ]
+    """One command in its own exec channel over the target's warm transport, for hosts
+    with a shell (SSH exec): a real exit status, standard input, separate stderr.
+    """
 
 class TetherServicer(metaclass=abc.ABCMeta):
     @abc.abstractmethod
@@ -206,5 +222,15 @@ class TetherServicer(metaclass=abc.ABCMeta):
         request: tether.v1.tether_pb2.FetchFileRequest,
         context: _ServicerContext,
     ) -> typing.Union[tether.v1.tether_pb2.FetchFileResponse, collections.abc.Awaitable[tether.v1.tether_pb2.FetchFileResponse]]: ...
+
+    @abc.abstractmethod
+    def Exec(
+        self,
+        request: tether.v1.tether_pb2.ExecRequest,
+        context: _ServicerContext,
+    ) -> typing.Union[tether.v1.tether_pb2.ExecResponse, collections.abc.Awaitable[tether.v1.tether_pb2.ExecResponse]]:
+        """One command in its own exec channel over the target's warm transport, for hosts
+        with a shell (SSH exec): a real exit status, standard input, separate stderr.
+        """
 
 def add_TetherServicer_to_server(servicer: TetherServicer, server: typing.Union[grpc.Server, grpc.aio.Server]) -> None: ...
