@@ -35,6 +35,7 @@ log = logging.getLogger("tether.jobs")
 _UNFINISHED = (pb.JOB_STATE_QUEUED, pb.JOB_STATE_RUNNING)
 MAX_PAGE_SIZE = 500
 _BATCH_SECONDS = 0.02
+_PRUNE_SECONDS = 3600.0
 
 
 class JobNotFound(KeyError):
@@ -247,6 +248,7 @@ class JobStore:
             self._db.execute("COMMIT")
 
     def _write_loop(self) -> None:
+        last_prune = time.monotonic()
         while True:
             with self._changed:
                 while not self._pending_rows and not self._closed:
@@ -268,6 +270,9 @@ class JobStore:
                     if self._pending_rows.get(row[0]) is row:
                         del self._pending_rows[row[0]]
                 self._changed.notify_all()
+            if time.monotonic() - last_prune > _PRUNE_SECONDS:  # a long-lived service keeps its bounds
+                last_prune = time.monotonic()
+                self.prune()
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until every record handed to the writer is in the database."""

@@ -137,3 +137,19 @@ def test_prompt_pattern_for_bare_and_named_prompts() -> None:
     assert not named.search("hostname sw01\n")
     bare = re.compile(_prompt_pattern("", "$"))
     assert bare.search("hi\n$ ") and not bare.search("hi\n")
+
+
+def test_job_store_keeps_its_bounds(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from tether.jobs import JobStore
+
+    store = JobStore(Path(str(tmp_path)) / "jobs.db", max_jobs=3)
+    for i in range(5):
+        job = store.create(pb.JOB_KIND_EXECUTE, "null", [f"h{i}"], ["x"], {})
+        store.finish(job, pb.JOB_STATE_SUCCEEDED)
+    store.flush()
+    store.prune()
+    jobs, _ = store.query(page_size=10)
+    assert [j.targets[0] for j in jobs] == ["h4", "h3", "h2"]
+    store.close()
