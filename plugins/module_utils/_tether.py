@@ -25,7 +25,6 @@ Private to the collection: not a public API.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,13 +41,22 @@ except ImportError as _error:
 else:
     IMPORT_ERROR = None
 
+from ansible_collections.tether.fleet.plugins.module_utils._results import (
+    BulkOutcome,
+    ExecuteOutcome,
+    TargetOutcome,
+    command_dict,
+    config_dict,
+    info_dict,
+    meta_dict,
+    session_dict,
+)
+
 T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_IDLE_EXIT = 900.0
 CONFIG_MODES = ("apply", "merge", "check")
-_RESULT_STATUS = {0: "unspecified", 1: "ok", 2: "failed", 3: "skipped"}
-_SESSION_STATES = {0: "unspecified", 1: "connecting", 2: "idle", 3: "busy", 4: "closed"}
 
 
 class ServiceError(Exception):
@@ -174,108 +182,6 @@ def build_operation(op: OperationArgs) -> pb.Operation:
     message.config_mode = _config_mode_value(op.config_mode)
     message.diff = op.diff
     return message
-
-
-# Results as plain data --------------------------------------------------------------------------
-
-
-def meta_dict(meta: Any) -> dict[str, Any]:
-    return {
-        "session_id": meta.session_id,
-        "session_reused": bool(meta.session_reused),
-        "connect_ms": round(meta.connect_ms, 2),
-        "run_ms": round(meta.run_ms, 2),
-        "queued_ms": round(meta.queued_ms, 2),
-    }
-
-
-def command_dict(result: Any) -> dict[str, Any]:
-    parsed: Any = None
-    if result.parsed_json:
-        try:
-            parsed = json.loads(result.parsed_json)
-        except ValueError:
-            parsed = None
-    return {
-        "command": result.command,
-        "output": result.output,
-        "parsed": parsed,
-        "status": _RESULT_STATUS.get(result.status, "unspecified"),
-        "error": result.error,
-        "duration_ms": round(result.duration_ms, 2),
-    }
-
-
-def config_dict(change: Any) -> dict[str, Any]:
-    return {
-        "changed": bool(change.changed),
-        "lines": list(change.lines),
-        "before": change.before,
-        "after": change.after,
-        "saved": bool(change.saved),
-    }
-
-
-def session_dict(session: Any) -> dict[str, Any]:
-    return {
-        "id": session.id,
-        "fingerprint": session.fingerprint,
-        "driver": session.driver,
-        "host": session.host,
-        "port": session.port,
-        "username": session.username,
-        "platform": session.platform,
-        "state": _SESSION_STATES.get(session.state, "unspecified"),
-        "created": session.created,
-        "last_used": session.last_used,
-        "use_count": int(session.use_count),
-        "keepalive_failures": int(session.keepalive_failures),
-        "queued": int(session.queued),
-    }
-
-
-def info_dict(info: Any) -> dict[str, Any]:
-    return {
-        "running": True,
-        "version": info.version,
-        "pid": int(info.pid),
-        "started": info.started,
-        "drivers": list(info.drivers),
-        "counters": {k: int(v) for k, v in sorted(info.counters.items())},
-        "sessions_open": int(info.sessions_open),
-        "jobs_running": int(info.jobs_running),
-        "listen": info.listen,
-    }
-
-
-@dataclass
-class ExecuteOutcome:
-    ok: bool
-    job_id: str
-    results: list[dict[str, Any]]
-    meta: dict[str, Any]
-    config: dict[str, Any] | None
-
-
-@dataclass
-class TargetOutcome:
-    name: str
-    ok: bool
-    results: list[dict[str, Any]]
-    meta: dict[str, Any]
-    config: dict[str, Any] | None
-    error: str
-    error_code: str
-
-
-@dataclass
-class BulkOutcome:
-    job_id: str = ""
-    targets: dict[str, TargetOutcome] = field(default_factory=dict)
-    succeeded: int = 0
-    failed: list[dict[str, str]] = field(default_factory=list)
-    cancelled: int = 0
-    elapsed_ms: float = 0.0
 
 
 # The service ----------------------------------------------------------------------------------
