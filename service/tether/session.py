@@ -146,10 +146,8 @@ class PinnedSession:
         """Run ``work(driver)`` on this session's thread, after everything queued before it."""
         if self.closed:
             raise SessionClosedBeforeRun(self.id)
-        started = threading.Event()
 
         def run() -> T:
-            started.set()
             if self.closed:
                 raise SessionClosedBeforeRun(self.id)
             self.state = SessionState.BUSY
@@ -166,14 +164,21 @@ class PinnedSession:
         except RuntimeError as exc:  # worker stopped by a concurrent close
             self.queued -= 1
             raise SessionClosedBeforeRun(self.id) from exc
-        try:
-            if deadline is None:
+        if deadline is None:
+            try:
                 return await asyncio.wrap_future(future)
-            loop = asyncio.get_running_loop()
-            async with asyncio.timeout_at(loop.time() + max(0.0, deadline - time.monotonic())):
+            finally:
+                self.queued -= 1
+        loop = asyncio.get_running_loop()
+        limit = asyncio.timeout_at(loop.time() + max(0.0, deadline - time.monotonic()))
+        try:
+            async with limit:
                 return await asyncio.wrap_future(future)
         except TimeoutError:
-            if not started.is_set() and future.cancel():
+            if not limit.expired():
+                raise  # the work itself raised TimeoutError: its own failure, not a deadline
+            # The worker marks work running before it starts, so cancel() succeeds only for queued work.
+            if future.cancel():
                 raise TimeoutError("timed out waiting behind earlier work on the same session") from None
             raise DriverHung("timed out inside the driver; the session was closed") from None
         finally:

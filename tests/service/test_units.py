@@ -153,3 +153,26 @@ def test_job_store_keeps_its_bounds(tmp_path: object) -> None:
     jobs, _ = store.query(page_size=10)
     assert [j.targets[0] for j in jobs] == ["h4", "h3", "h2"]
     store.close()
+
+
+def test_a_timeout_raised_by_the_driver_is_not_mistaken_for_a_hung_session() -> None:
+    import asyncio
+    import time
+
+    from tether.drivers.null_driver import NullDriver
+    from tether.pool import PoolLimits, SessionPool
+
+    async def scenario() -> None:
+        pool = SessionPool(PoolLimits())
+        spec = ConnectionSpec(host="h", port=22)
+
+        def times_out(driver: object) -> None:
+            raise TimeoutError("the device's own timeout")
+
+        with pytest.raises(TimeoutError, match="the device's own timeout"):
+            await pool.run(NullDriver, spec, times_out, time.monotonic() + 5)
+        assert pool.counters.get("sessions_closed_hung", 0) == 0
+        assert len(pool.sessions) == 1
+        await pool.shutdown()
+
+    asyncio.run(scenario())
