@@ -20,8 +20,13 @@ need_apt=()
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  for attempt in 1 2 3; do  # the mirror can fail for a moment; a fresh CI machine must not
+    if apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null; then
+      break
+    fi
+    [ "$attempt" = 3 ] && { echo "setup: could not install ${need_apt[*]}" >&2; exit 1; }
+    sleep $((attempt * 5))
+  done
 fi
 
 echo "setup: installing Python packages"
