@@ -88,3 +88,15 @@ def test_exec_on_a_switch_without_exec_channels_is_a_clear_error(tetherd: Tether
         tetherd.client().exec_command(switch_conn(switches.switches[0]), "show version")
     assert error.value.code in ("FAILED_PRECONDITION", "INVALID_ARGUMENT")
     assert "exec" in error.value.message
+
+
+def test_fast_read_matches_netmiko_on_a_linux_shell(tetherd: Tetherd, sshd: Any) -> None:
+    import netmiko
+
+    commands = ["echo one; echo two", "printf 'no newline'", "seq 1 2000", "uname -a"]
+    result = tetherd.client().execute(linux(sshd, private_key_file=str(sshd.key_path)), commands)
+    params = {"device_type": "linux", "host": sshd.host, "port": sshd.port, "username": sshd.username}
+    with netmiko.ConnectHandler(**params, key_file=str(sshd.key_path), use_keys=True, allow_agent=False) as direct:
+        reference = [str(direct.send_command(c)).removeprefix("\n") for c in commands]
+    assert [r.output for r in result.results] == reference
+    assert reference[2].splitlines()[-1] == "2000"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
+import resource
 import sys
 from collections.abc import Callable
 
@@ -46,6 +48,15 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
+def _raise_open_file_limit() -> None:
+    """Up to the hard limit: each pinned SSH session holds a socket and paramiko's wake-up pipe."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 1 << 16 if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command is None:
@@ -57,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tetherd: {exc}", file=sys.stderr)
         return 2
     configure(settings.log_level, settings.log_format)
+    _raise_open_file_limit()
     try:
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             runner.run(serve(settings))

@@ -5,7 +5,8 @@ verify the command echo, which costs several round trips and fixed sleeps per
 command. A pinned session learns its prompt once at open, so each command is
 sent with that prompt as ``expect_string`` and with ``cmd_verify=False``; the
 buffer is drained without sleeping before each command so no stale output from
-an earlier one can leak into the next.
+an earlier one can leak into the next; and the read waits on the channel for the
+device's answer instead of netmiko's 25 ms polling sleeps (``_netmiko_fastpath``).
 """
 
 from __future__ import annotations
@@ -14,20 +15,10 @@ import contextlib
 import io
 import re
 import socket
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
-
-import paramiko
-from netmiko import ConnectHandler
-from netmiko.base_connection import BaseConnection
-from netmiko.exceptions import (
-    ConfigInvalidException,
-    NetmikoAuthenticationException,
-    NetmikoTimeoutException,
-    ReadTimeout,
-)
-from netmiko.ssh_dispatcher import CLASS_MAPPER
 
 from .contract import (
     CONTRACT_VERSION,
@@ -45,6 +36,29 @@ from .contract import (
     SessionLost,
     Unsupported,
 )
+
+# paramiko imports invoke only to run an ssh_config's `Match exec` lines, which this driver
+# never hands it (no ssh_config_file option): skipping it takes ~0.1 s, half of netmiko's
+# import, off the first login a fresh tetherd serves. Scoped to this import; later ones see invoke.
+_skip_invoke = "invoke" not in sys.modules and "paramiko" not in sys.modules
+if _skip_invoke:
+    sys.modules["invoke"] = None  # type: ignore[assignment]
+try:
+    import paramiko
+    from netmiko import ConnectHandler
+    from netmiko.base_connection import BaseConnection
+    from netmiko.exceptions import (
+        ConfigInvalidException,
+        NetmikoAuthenticationException,
+        NetmikoTimeoutException,
+        ReadTimeout,
+    )
+    from netmiko.ssh_dispatcher import CLASS_MAPPER
+
+    from . import _netmiko_fastpath as fastpath
+finally:
+    if _skip_invoke:
+        del sys.modules["invoke"]
 
 # Options passed through to netmiko's ConnectHandler, with the type each must have.
 _PASSTHROUGH: Mapping[str, type | tuple[type, ...]] = {
@@ -150,6 +164,7 @@ class NetmikoDriver(Driver):
         self._needs_resync = False
         self._errors = _error_pattern(spec)
         self._sftp: paramiko.SFTPClient | None = None
+        self._fast = bool(spec.options.get("fast_cli", True))
 
     @classmethod
     def validate(cls, spec: ConnectionSpec) -> None:
@@ -192,7 +207,7 @@ class NetmikoDriver(Driver):
             "secret": spec.secret,
             "keepalive": int(spec.keepalive_seconds),
             "conn_timeout": spec.connect_timeout,
-            "fast_cli": True,
+            "fast_cli": self._fast,
             "allow_agent": False,
             # A key given as text goes to paramiko as pkey; use_keys is netmiko's key_file switch.
             "use_keys": bool(spec.private_key_file),
@@ -203,7 +218,13 @@ class NetmikoDriver(Driver):
             params["pkey"] = _load_private_key(spec.private_key)
         params.update({k: v for k, v in spec.options.items() if k in _PASSTHROUGH})
         try:
-            conn = ConnectHandler(**params)
+            conn = ConnectHandler(**params, auto_connect=False)
+            self._conn = conn
+            try:
+                fastpath.open_session(conn, fast=self._fast)
+            except BaseException:
+                self.close()  # netmiko's own cleanup on a failed login runs only when it opens the session
+                raise
         except NetmikoAuthenticationException as exc:
             raise AuthFailed(f"{spec.username}@{spec.target}: authentication failed") from exc
         except NetmikoTimeoutException as exc:
@@ -215,7 +236,6 @@ class NetmikoDriver(Driver):
             raise ConnectFailed(f"{spec.target}: netmiko refused the connection settings: {detail}") from exc
         except (socket.gaierror, *_TRANSPORT_ERRORS) as exc:
             raise ConnectFailed(f"{spec.target}: {type(exc).__name__}: {exc}") from exc
-        self._conn = conn
         try:
             wants_enable = bool(spec.options.get("enable", bool(spec.secret)))
             if wants_enable and not conn.check_enable_mode():
@@ -258,19 +278,23 @@ class NetmikoDriver(Driver):
             if self._needs_resync:
                 self._recover(conn)
             self._drain(conn)
-            output = conn.send_command(
-                command,
-                expect_string=options.expect_prompt or self._prompt_pattern,
-                read_timeout=options.read_timeout,
-                cmd_verify=bool(self.spec.options.get("cmd_verify", False)),
-            )
+            pattern = options.expect_prompt or self._prompt_pattern
+            cmd_verify = bool(self.spec.options.get("cmd_verify", False))
+            if self._fast and not cmd_verify and fastpath.can_read_fast(conn):
+                output = fastpath.send_command(conn, command, pattern, options.read_timeout)
+            else:
+                output = str(
+                    conn.send_command(
+                        command, expect_string=pattern, read_timeout=options.read_timeout, cmd_verify=cmd_verify
+                    )
+                )
         except ReadTimeout as exc:
             # The command may still be printing: resynchronise on the prompt before the next one.
             self._needs_resync = True
             raise CommandFailed(f"no prompt after {options.read_timeout:g}s running {command!r}") from exc
         except _TRANSPORT_ERRORS as exc:
             raise SessionLost(f"{self.spec.target}: session lost: {type(exc).__name__}: {exc}") from exc
-        text = str(output).removeprefix("\n")
+        text = output.removeprefix("\n")
         rejected = self._errors.search(text) if self._errors else None
         if rejected:
             raise CommandFailed(f"{self.spec.target} rejected {command!r}: {rejected.group(0).strip()}", text)
