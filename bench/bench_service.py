@@ -2,6 +2,7 @@
 
 Prints per-command latency (p50/p95) and commands/s for:
   - tetherd Execute on a warm pinned session (netmiko driver)
+  - tetherd's netmiko driver called in this process, no service (what gRPC and the service add)
   - netmiko used directly on a warm connection, default send_command
   - netmiko used directly on a warm connection, tuned (expect_string, cmd_verify=False)
   - connect-per-command (ConnectHandler, one command, disconnect)
@@ -31,6 +32,7 @@ from netmiko import ConnectHandler  # noqa: E402
 from tests.harness import Tetherd  # noqa: E402
 from tests.peers.switches import start_switches  # noqa: E402
 from tether.drivers.contract import CommandOptions, ConnectionSpec  # noqa: E402
+from tether.drivers.netmiko_driver import NetmikoDriver  # noqa: E402
 from tether.drivers.null_driver import NullDriver  # noqa: E402
 
 COMMAND = "show version"
@@ -83,6 +85,23 @@ def bench_latency(daemon: Tetherd, switch: object, count: int) -> None:
     }
     client.execute(connection, [COMMAND])  # open the pinned session
     rows = [row("tetherd Execute (warm pinned session)", timed(lambda: client.execute(connection, [COMMAND]), count))]
+
+    driver = NetmikoDriver(
+        ConnectionSpec(
+            host=connection["host"],
+            port=connection["port"],
+            platform="cisco_ios",
+            username=connection["username"],
+            password=connection["password"],
+            secret=connection["secret"],
+        )
+    )
+    driver.open()
+    options = CommandOptions()
+    rows.append(
+        row("tetherd's driver in-process (no service)", timed(lambda: driver.run_command(COMMAND, options), count))
+    )
+    driver.close()
 
     direct = ConnectHandler(**netmiko_params(switch))
     direct.enable()
