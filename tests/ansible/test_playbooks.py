@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.ansible.runner import Ansible, inventory
+from tests.harness import Tetherd
+from tests.tls import make_cert
 
 pytestmark = pytest.mark.ansible
 
@@ -222,3 +226,48 @@ def test_connection_plugin_on_a_linux_host_runs_modules_and_moves_files(
     assert oct(target.stat().st_mode & 0o777) == "0o640"
     assert (tmp_path / "fetched" / "motd.txt").read_text() == "managed by tether\n"
     assert ansible.counters()["connections_opened"] == 1
+
+
+def test_a_remote_service_over_tls_with_a_token_from_the_environment(
+    ansible: Ansible, switches: Any, tmp_path: Path
+) -> None:
+    """The AWX shape: module_defaults name a shared tetherd (TCP + TLS), the token comes from TETHER_TOKEN."""
+    cert, key = make_cert(tmp_path)
+    token_file = tmp_path / "token"
+    token_file.write_text("remote-s3cret-token\n")
+    listen = f"127.0.0.1:{_free_port()}"
+    args = ["--tls-cert", str(cert), "--tls-key", str(key), "--token-file", str(token_file)]
+    remote = Tetherd(tmp_path / "remote", args, listen=listen).start()
+    play = f"""- hosts: all
+  gather_facts: false
+  module_defaults:
+    group/tether.fleet.all:
+      endpoint: "{listen}"
+      tls_ca: "{cert}"
+  tasks:
+    - name: show
+      tether.fleet.cli_command:
+        commands: ["show version"]
+"""
+    hosts = inventory(switches.switches[:2])
+    try:
+        run = ansible.playbook(play, hosts, TETHER_TOKEN="remote-s3cret-token")
+        assert run.returncode == 0, run.output[-3000:] + run.stderr[-3000:]
+        assert run.total("ok") == 2
+        counters = remote.client(tls_ca=str(cert), token="remote-s3cret-token").info().counters
+        assert counters["connections_opened"] == 2
+        assert not (ansible.runtime_dir / "tether" / "tetherd.sock").exists()  # no local service started
+        refused = ansible.playbook(play, hosts, TETHER_TOKEN="not-the-token")
+        assert refused.returncode != 0
+        failures = refused.task_results("show")
+        assert all("UNAUTHENTICATED" in r["msg"] for r in failures.values()), failures
+        for output in (run.output, run.stderr, refused.output, refused.stderr, remote.log()):
+            assert "remote-s3cret-token" not in output and "not-the-token" not in output
+    finally:
+        remote.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
