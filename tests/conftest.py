@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.harness import Tetherd
+from tests.harness import Tetherd, free_port
 
 SWITCH_COUNT = 12
 
@@ -69,9 +68,7 @@ def own_switch() -> Iterator[Any]:
 @pytest.fixture
 def unused_port() -> int:
     """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return free_port()
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,13 @@ from tether.embedded import local_socket_answers
 START_TIMEOUT = 20.0
 
 
+def free_port() -> int:
+    """A loopback TCP port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @dataclass
 class Tetherd:
     workdir: Path

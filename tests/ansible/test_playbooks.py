@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.ansible.runner import Ansible, inventory
-from tests.harness import Tetherd
+from tests.harness import Tetherd, free_port
 from tests.tls import make_cert
 
 pytestmark = pytest.mark.ansible
@@ -235,7 +234,7 @@ def test_a_remote_service_over_tls_with_a_token_from_the_environment(
     cert, key = make_cert(tmp_path)
     token_file = tmp_path / "token"
     token_file.write_text("remote-s3cret-token\n")
-    listen = f"127.0.0.1:{_free_port()}"
+    listen = f"127.0.0.1:{free_port()}"
     args = ["--tls-cert", str(cert), "--tls-key", str(key), "--token-file", str(token_file)]
     remote = Tetherd(tmp_path / "remote", args, listen=listen).start()
     play = f"""- hosts: all
@@ -265,9 +264,3 @@ def test_a_remote_service_over_tls_with_a_token_from_the_environment(
             assert "remote-s3cret-token" not in output and "not-the-token" not in output
     finally:
         remote.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

@@ -4,7 +4,6 @@ job persistence, listener security. No device needed, so each case is exact."""
 from __future__ import annotations
 
 import concurrent.futures
-import socket
 import stat
 import threading
 import time
@@ -13,7 +12,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from tests.harness import Tetherd
+from tests.harness import Tetherd, free_port
 from tests.tls import make_cert
 from tether.client import TetherError
 from tether.v1 import tether_pb2 as pb
@@ -147,14 +146,14 @@ def test_graceful_shutdown_drains_running_work(tetherd: Tetherd) -> None:
 
 
 def test_tcp_requires_tls_and_token(tmp_path: Path) -> None:
-    refused = Tetherd(tmp_path / "plain", listen=f"127.0.0.1:{_free_port()}")
+    refused = Tetherd(tmp_path / "plain", listen=f"127.0.0.1:{free_port()}")
     with pytest.raises(RuntimeError, match="requires TLS"):
         refused.start()
     cert, key = make_cert(tmp_path)
     token_file = tmp_path / "token"
     token_file.write_text("s3cret-token\n")
     args = ["--tls-cert", str(cert), "--tls-key", str(key), "--token-file", str(token_file)]
-    daemon = Tetherd(tmp_path / "tls", args, listen=f"127.0.0.1:{_free_port()}").start()
+    daemon = Tetherd(tmp_path / "tls", args, listen=f"127.0.0.1:{free_port()}").start()
     try:
         with pytest.raises(TetherError) as error:
             daemon.client(tls_ca=str(cert)).info()
@@ -171,12 +170,6 @@ def test_tcp_requires_tls_and_token(tmp_path: Path) -> None:
         assert "s3cret-token" not in daemon.log()
     finally:
         daemon.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_embedded_service_exits_by_itself_once_idle_with_no_sessions(tetherd_factory) -> None:  # type: ignore[no-untyped-def]
