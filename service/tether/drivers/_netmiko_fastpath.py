@@ -17,10 +17,14 @@ from __future__ import annotations
 import re
 import select
 import time
+from collections import deque
 
 import paramiko
 from netmiko.base_connection import BaseConnection
 from netmiko.exceptions import ReadTimeout
+
+_MAX_SEARCHED = 2_000_000
+_RECENT_READS = 20
 
 
 def open_session(conn: BaseConnection, fast: bool) -> None:
@@ -55,14 +59,17 @@ def send_command(conn: BaseConnection, command: str, pattern: str, read_timeout:
     deadline = time.monotonic() + read_timeout
     conn.write_channel(command_line)
     output = ""
+    recent: deque[str] = deque(maxlen=_RECENT_READS)
     first_line_processed = False
     while True:
         new_data = conn.read_channel()
         if new_data:
             output += new_data
+            recent.append(new_data)
             if not first_line_processed:
                 output, first_line_processed = conn._first_line_handler(output, pattern)
-            if re.search(pattern, output):
+            # As netmiko: past 2M characters, look for the prompt in the latest reads only.
+            if re.search(pattern, output if len(output) <= _MAX_SEARCHED else "".join(recent)):
                 break
             continue
         if channel.closed or channel.eof_received:
