@@ -95,6 +95,7 @@ class SessionPool:
             try:
                 return await self._run_on(session, reused, work, deadline)
             except SessionClosedBeforeRun:
+                self._close(session, "retired")  # a no-op when it was already closed
                 continue
             finally:
                 if not pinned:
@@ -109,6 +110,8 @@ class SessionPool:
 
         def timed(driver: Driver) -> T:
             times["start"] = time.monotonic()
+            if session.opened and not driver.usable():
+                raise SessionClosedBeforeRun(session.id)  # retired by its driver after earlier work
             if not session.opened:
                 try:
                     driver.open()
@@ -137,6 +140,8 @@ class SessionPool:
             raise
         session.use_count += 1
         session.last_used = time.time()
+        if not session.driver.usable():
+            self._close(session, "retired")
         connected = times.get("connected", times["start"])
         return Outcome(
             value=value,

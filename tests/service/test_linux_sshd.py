@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -100,3 +101,19 @@ def test_fast_read_matches_netmiko_on_a_linux_shell(tetherd: Tetherd, sshd: Any)
         reference = [str(direct.send_command(c)).removeprefix("\n") for c in commands]
     assert [r.output for r in result.results] == reference
     assert reference[2].splitlines()[-1] == "2000"
+
+
+def test_read_timeout_holds_while_output_keeps_streaming(tetherd: Tetherd, sshd: Any) -> None:
+    """A command that prints without end fails at its read_timeout; the host stays usable."""
+    client = tetherd.client()
+    target = linux(sshd, private_key_file=str(sshd.key_path), options={"probe_timeout": 1.0})
+    started = time.monotonic()
+    streaming = client.execute(target, ["yes tether-stream"], read_timeout=1.5, timeout=60)
+    elapsed = time.monotonic() - started
+    error = streaming.results[0].error
+    assert not streaming.ok and "no prompt after 1.5s" in error and "is closed" in error, error
+    assert elapsed < 8, elapsed  # 1.5 s to give up on the command, 1 s to give up on the prompt
+    after = client.execute(target, ["echo still-here"])
+    assert after.ok and after.results[0].output.strip() == "still-here"
+    assert not after.meta.session_reused  # the caller sees nothing else of the retired session
+    assert tetherd.counters()["sessions_closed_retired"] == 1

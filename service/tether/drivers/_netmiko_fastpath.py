@@ -1,15 +1,16 @@
-"""netmiko's login and command loop without its fixed sleeps, for the netmiko driver.
+"""netmiko's login and read loops without their fixed sleeps, for the netmiko driver.
 
-netmiko polls: send_command sleeps 25 ms before each read of the channel, so no
-command answers in under 25 ms however fast the device is, and its login sleeps
-0.1 s before preparing the session. A pinned session pays the first on every
-command. These are netmiko's own sequences with the sleeps replaced by waiting on
-the SSH channel for data; everything else (first-line repaint handling, command
-echo and prompt stripping, platform overrides of them) is netmiko's.
+netmiko polls: send_command sleeps 25 ms before each read of the channel and
+read_until_pattern (behind configuration mode, enable, prompts) 10 ms, so no
+command answers in under 25 ms and no configuration line in under 10 ms however
+fast the device is; its login also sleeps 0.1 s before preparing the session. These
+are netmiko's own loops with the sleeps replaced by waiting on the SSH channel for
+data; everything else (first-line repaint handling, command echo and prompt
+stripping, what is left after a match, platform overrides) is netmiko's.
 
-They apply to SSH sessions of platforms that keep netmiko's generic
-``send_command``; a platform that overrides it, a telnet or serial session, or
-``fast_cli: false`` uses netmiko's code unchanged.
+They apply to SSH sessions of platforms that keep netmiko's generic methods; a
+platform that overrides one, a telnet or serial session, or ``fast_cli: false``
+uses netmiko's code unchanged.
 """
 
 from __future__ import annotations
@@ -17,26 +18,33 @@ from __future__ import annotations
 import re
 import select
 import time
+import types
 from collections import deque
+from collections.abc import Iterator
 
 import paramiko
 from netmiko.base_connection import BaseConnection
-from netmiko.exceptions import ReadTimeout
+from netmiko.exceptions import ReadException, ReadTimeout
 
 _MAX_SEARCHED = 2_000_000
 _RECENT_READS = 20
 
 
 def open_session(conn: BaseConnection, fast: bool) -> None:
-    """netmiko's ``_open()``; when ``fast``, without the 0.1 s sleep after its first RETURN.
+    """netmiko's ``_open()``; when ``fast``, woken by data and without its 0.1 s first sleep.
 
-    session_preparation() reads until the prompt shows, so the sleep only delays the login.
+    session_preparation() reads until the prompt shows, so that sleep only delays the login.
     """
     if not fast:
         conn._open()
         return
     conn._modify_connection_params()
     conn.establish_connection()
+    generic = type(conn).read_until_pattern is BaseConnection.read_until_pattern
+    if generic and isinstance(conn.remote_conn, paramiko.Channel):
+        # Every netmiko step that waits for a pattern (prompts, enable, configuration mode,
+        # each configuration line) goes through this method: wake it on data.
+        conn.read_until_pattern = types.MethodType(_read_until_pattern, conn)  # type: ignore[method-assign]
     conn.write_channel(conn.RETURN)
     conn._try_session_preparation(force_data=False)
 
@@ -45,37 +53,69 @@ def can_read_fast(conn: BaseConnection) -> bool:
     return isinstance(conn.remote_conn, paramiko.Channel) and type(conn).send_command is BaseConnection.send_command
 
 
-def send_command(conn: BaseConnection, command: str, pattern: str, read_timeout: float) -> str:
-    """``conn.send_command(command, expect_string=pattern, cmd_verify=False)``, woken by data.
+def _reads(conn: BaseConnection, read_timeout: float, pattern: str) -> Iterator[str]:
+    """Each new piece of output, waiting on the SSH channel in between (never on a timer).
 
-    Only for connections where ``can_read_fast(conn)``.
+    Raises ReadTimeout once ``read_timeout`` (0: no limit) has passed, even while data keeps
+    coming, and EOFError when the device closes the session.
     """
     channel = conn.remote_conn
     assert isinstance(channel, paramiko.Channel)
     # poll, not select: a service with many sessions has descriptors above FD_SETSIZE.
     poller = select.poll()
     poller.register(channel.fileno(), select.POLLIN)  # paramiko signals buffered data on this pipe
+    deadline = time.monotonic() + read_timeout if read_timeout else None
+    while True:
+        new_data = conn.read_channel()
+        if new_data:
+            yield new_data
+        elif channel.closed or channel.eof_received:
+            raise EOFError("the device closed the session")
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            raise ReadTimeout(f"Pattern not detected: {pattern!r} in output.")
+        if not new_data:
+            poller.poll(None if left is None else left * 1000)
+
+
+def send_command(conn: BaseConnection, command: str, pattern: str, read_timeout: float) -> str:
+    """``conn.send_command(command, expect_string=pattern, cmd_verify=False)``, woken by data.
+
+    Only for connections where ``can_read_fast(conn)``.
+    """
     command_line = conn.normalize_cmd(command)
-    deadline = time.monotonic() + read_timeout
     conn.write_channel(command_line)
     output = ""
     recent: deque[str] = deque(maxlen=_RECENT_READS)
     first_line_processed = False
-    while True:
-        new_data = conn.read_channel()
-        if new_data:
-            output += new_data
-            recent.append(new_data)
-            if not first_line_processed:
-                output, first_line_processed = conn._first_line_handler(output, pattern)
-            # As netmiko: past 2M characters, look for the prompt in the latest reads only.
-            if re.search(pattern, output if len(output) <= _MAX_SEARCHED else "".join(recent)):
-                break
-            continue
-        if channel.closed or channel.eof_received:
-            raise EOFError("the device closed the session")
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise ReadTimeout(f"Pattern not detected: {pattern!r} in output.")
-        poller.poll(remaining * 1000)
+    for new_data in _reads(conn, read_timeout, pattern):
+        output += new_data
+        recent.append(new_data)
+        if not first_line_processed:
+            output, first_line_processed = conn._first_line_handler(output, pattern)
+        # As netmiko: past 2M characters, look for the prompt in the latest reads only.
+        if re.search(pattern, output if len(output) <= _MAX_SEARCHED else "".join(recent)):
+            break
     return conn._sanitize_output(output, strip_command=True, command_string=command_line, strip_prompt=True)
+
+
+def _read_until_pattern(
+    self: BaseConnection, pattern: str = "", read_timeout: float = 10.0, re_flags: int = 0, max_loops: int | None = None
+) -> str:
+    """netmiko's ``read_until_pattern``: up to and including ``pattern``; the rest stays buffered."""
+    if self.read_timeout_override:
+        read_timeout = self.read_timeout_override
+    output = ""
+    for new_data in _reads(self, read_timeout, pattern):
+        output += new_data
+        if re.search(pattern, output, flags=re_flags):
+            break
+    results = re.split(pattern, output, maxsplit=1, flags=re_flags)
+    if len(results) == 2:  # no capturing group: add one so the match itself is kept
+        results = re.split(f"({pattern})", output, maxsplit=1, flags=re_flags)
+    if len(results) != 3 or results[1] is None:
+        raise ReadException(f"Unable to split output on pattern={pattern!r}: {results!r}")
+    before, match, rest = results
+    if rest:
+        self._read_buffer += rest
+    return before + match

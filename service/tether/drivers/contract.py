@@ -156,6 +156,12 @@ class Driver(ABC):
     def fetch_file(self, remote_path: str) -> bytes:
         raise Unsupported(f"driver {self.meta.name} cannot transfer files")
 
+    def usable(self) -> bool:
+        """False once this session cannot be trusted with more work (say, a command's output never
+        ended and the prompt never came back). The pool then closes it, and the next request
+        opens a fresh one without noticing. Called on the session's thread, between calls."""
+        return True
+
     @abstractmethod
     def probe(self) -> None:
         """Application-level liveness check. Raise SessionLost when the session is dead."""

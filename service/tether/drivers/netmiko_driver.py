@@ -95,6 +95,7 @@ _ERROR_PATTERNS: Mapping[str, str] = {
 _RUNNING_CONFIG_COMMAND = "show running-config"
 _RUNNING_CONFIG_PLATFORMS = ("cisco_", "arista_", "dell_", "brocade_", "extreme_", "hp_", "ruckus_")
 _TRANSPORT_ERRORS = (OSError, EOFError, paramiko.SSHException)
+_DRAIN_LIMIT = 2.0  # seconds spent at most discarding earlier output before a command
 
 
 def _load_private_key(text: str) -> paramiko.PKey:
@@ -161,7 +162,7 @@ class NetmikoDriver(Driver):
         super().__init__(spec)
         self._conn: BaseConnection | None = None
         self._prompt_pattern = ""
-        self._needs_resync = False
+        self._retired = ""  # why this session can no longer be trusted ("" while it can)
         self._errors = _error_pattern(spec)
         self._sftp: paramiko.SFTPClient | None = None
         self._fast = bool(spec.options.get("fast_cli", True))
@@ -251,32 +252,46 @@ class NetmikoDriver(Driver):
             raise SessionLost("netmiko session is closed")
         return self._conn
 
-    def _drain(self, conn: BaseConnection) -> None:
-        while conn.read_channel():
+    def _drain(self, conn: BaseConnection, deadline: float | None = None) -> None:
+        """Discard what the device has sent so far; bounded, as a device may never stop talking."""
+        end = time.monotonic() + _DRAIN_LIMIT if deadline is None else deadline
+        while conn.read_channel() and time.monotonic() < end:
             pass
 
     def _resync(self, conn: BaseConnection) -> None:
-        timeout = float(self.spec.options.get("probe_timeout", 5.0))
-        self._drain(conn)
+        deadline = time.monotonic() + float(self.spec.options.get("probe_timeout", 5.0))
+        self._drain(conn, deadline)
         conn.write_channel(conn.RETURN)
-        conn.read_until_pattern(pattern=self._prompt_pattern, read_timeout=timeout)
-        self._drain(conn)
+        conn.read_until_pattern(pattern=self._prompt_pattern, read_timeout=max(0.1, deadline - time.monotonic()))
+        self._drain(conn, deadline)
 
-    def _recover(self, conn: BaseConnection) -> None:
-        """After a failed command: back to the prompt, and out of configuration mode."""
+    def _recover(self, conn: BaseConnection) -> str:
+        """Right after a failed command: back to the prompt and out of configuration mode.
+
+        Returns "" when that worked; otherwise retires the session (see :meth:`usable`) and
+        returns what to add to the failure's message.
+        """
         try:
             self._resync(conn)
             if conn.check_config_mode():
                 conn.exit_config_mode()
-        except (ValueError, ReadTimeout) as exc:
-            raise SessionLost(f"{self.spec.target}: could not get back to the exec prompt: {exc}") from exc
-        self._needs_resync = False
+        except (ValueError, ReadTimeout, *_TRANSPORT_ERRORS) as exc:
+            self._retired = f"could not get back to the prompt after a failed command ({type(exc).__name__})"
+            return "; the session could not get back to its prompt and is closed (the next request opens a fresh one)"
+        return ""
+
+    def usable(self) -> bool:
+        return self._conn is not None and not self._retired
+
+    def _check_usable(self) -> BaseConnection:
+        conn = self._connection()
+        if self._retired:
+            raise CommandFailed(f"not run: the session to {self.spec.target} {self._retired}")
+        return conn
 
     def run_command(self, command: str, options: CommandOptions) -> str:
-        conn = self._connection()
+        conn = self._check_usable()
         try:
-            if self._needs_resync:
-                self._recover(conn)
             self._drain(conn)
             pattern = options.expect_prompt or self._prompt_pattern
             cmd_verify = bool(self.spec.options.get("cmd_verify", False))
@@ -289,9 +304,9 @@ class NetmikoDriver(Driver):
                     )
                 )
         except ReadTimeout as exc:
-            # The command may still be printing: resynchronise on the prompt before the next one.
-            self._needs_resync = True
-            raise CommandFailed(f"no prompt after {options.read_timeout:g}s running {command!r}") from exc
+            # The command may still be printing: resynchronise on the prompt before anything else.
+            note = self._recover(conn)
+            raise CommandFailed(f"no prompt after {options.read_timeout:g}s running {command!r}{note}") from exc
         except _TRANSPORT_ERRORS as exc:
             raise SessionLost(f"{self.spec.target}: session lost: {type(exc).__name__}: {exc}") from exc
         text = output.removeprefix("\n")
@@ -301,10 +316,8 @@ class NetmikoDriver(Driver):
         return text
 
     def run_config(self, lines: Sequence[str], options: CommandOptions) -> str:
-        conn = self._connection()
+        conn = self._check_usable()
         try:
-            if self._needs_resync:
-                self._recover(conn)
             self._drain(conn)
             output = conn.send_config_set(
                 list(lines),
@@ -313,15 +326,15 @@ class NetmikoDriver(Driver):
                 error_pattern=self._errors.pattern if self._errors else "",
             )
         except ReadTimeout as exc:
-            self._needs_resync = True
-            raise CommandFailed(f"configuration did not complete within {options.read_timeout:g}s") from exc
+            note = self._recover(conn)
+            raise CommandFailed(f"configuration did not complete within {options.read_timeout:g}s{note}") from exc
         except ConfigInvalidException as exc:
-            self._needs_resync = True
-            detail = str(exc).strip().splitlines()
-            raise CommandFailed(f"{self.spec.target} rejected the configuration: {' '.join(detail)[:300]}") from exc
+            note = self._recover(conn)
+            detail = " ".join(str(exc).strip().splitlines())[:300]
+            raise CommandFailed(f"{self.spec.target} rejected the configuration: {detail}{note}") from exc
         except ValueError as exc:  # netmiko: could not enter or leave configuration mode
-            self._needs_resync = True
-            raise CommandFailed(f"configuration failed on {self.spec.target}: {exc}") from exc
+            note = self._recover(conn)
+            raise CommandFailed(f"configuration failed on {self.spec.target}: {exc}{note}") from exc
         except _TRANSPORT_ERRORS as exc:
             raise SessionLost(f"{self.spec.target}: session lost: {type(exc).__name__}: {exc}") from exc
         return str(output)
@@ -332,7 +345,7 @@ class NetmikoDriver(Driver):
         return self.run_command(_RUNNING_CONFIG_COMMAND, CommandOptions(read_timeout=60.0))
 
     def save_config(self) -> str:
-        conn = self._connection()
+        conn = self._check_usable()
         try:
             return str(conn.save_config())
         except NotImplementedError as exc:
