@@ -26,7 +26,6 @@ from .contract import (
     Capability,
     CommandFailed,
     CommandOptions,
-    CommandTimeout,
     ConnectFailed,
     ConnectionSpec,
     Driver,
@@ -56,6 +55,7 @@ try:
     from netmiko.ssh_dispatcher import CLASS_MAPPER
 
     from . import _netmiko_fastpath as fastpath
+    from . import _ssh_channels as ssh_channels
 finally:
     if _skip_invoke:
         del sys.modules["invoke"]
@@ -361,46 +361,7 @@ class NetmikoDriver(Driver):
         return transport
 
     def exec_command(self, command: str, stdin: bytes, timeout: float) -> ExecResult:
-        try:
-            channel = self._transport().open_session(timeout=timeout)
-        except paramiko.ChannelException as exc:
-            raise Unsupported(f"{self.spec.target} refuses SSH exec channels ({exc})") from exc
-        except _TRANSPORT_ERRORS as exc:
-            raise SessionLost(f"{self.spec.target}: cannot open an exec channel: {exc}") from exc
-        try:
-            channel.settimeout(timeout)
-            try:
-                channel.exec_command(command)
-            except paramiko.SSHException as exc:
-                raise Unsupported(f"{self.spec.target} refuses SSH exec requests ({exc})") from exc
-            if stdin:
-                channel.sendall(stdin)
-            channel.shutdown_write()
-            stdout, stderr = bytearray(), bytearray()
-            deadline = time.monotonic() + timeout
-            while True:
-                if time.monotonic() > deadline:
-                    raise TimeoutError
-                if channel.recv_ready():
-                    stdout += channel.recv(65536)
-                elif channel.recv_stderr_ready():
-                    stderr += channel.recv_stderr(65536)
-                elif channel.exit_status_ready():
-                    break
-                else:
-                    channel.status_event.wait(0.005)
-            # Whatever arrived between the last read and the exit status.
-            while (chunk := channel.recv(65536)) != b"":
-                stdout += chunk
-            while channel.recv_stderr_ready():
-                stderr += channel.recv_stderr(65536)
-            return ExecResult(channel.recv_exit_status(), bytes(stdout), bytes(stderr))
-        except TimeoutError as exc:
-            raise CommandTimeout(f"{command!r} did not finish within {timeout:g}s") from exc
-        except paramiko.SSHException as exc:
-            raise CommandFailed(f"{self.spec.target} refused to run {command!r}: {exc}") from exc
-        finally:
-            channel.close()
+        return ssh_channels.run_exec(self._transport(), self.spec.target, command, stdin, timeout)
 
     def _sftp_client(self) -> paramiko.SFTPClient:
         if self._sftp is None:
@@ -416,22 +377,10 @@ class NetmikoDriver(Driver):
         return self._sftp
 
     def put_file(self, remote_path: str, data: bytes, file_mode: int = 0) -> None:
-        sftp = self._sftp_client()
-        try:
-            with sftp.open(remote_path, "wb") as remote:
-                remote.write(data)
-            if file_mode:
-                sftp.chmod(remote_path, file_mode)
-        except OSError as exc:
-            raise CommandFailed(f"cannot write {remote_path} on {self.spec.target}: {exc}") from exc
+        ssh_channels.put_file(self._sftp_client(), self.spec.target, remote_path, data, file_mode)
 
     def fetch_file(self, remote_path: str) -> bytes:
-        sftp = self._sftp_client()
-        try:
-            with sftp.open(remote_path, "rb") as remote:
-                return bytes(remote.read())
-        except OSError as exc:
-            raise CommandFailed(f"cannot read {remote_path} on {self.spec.target}: {exc}") from exc
+        return ssh_channels.fetch_file(self._sftp_client(), self.spec.target, remote_path)
 
     def probe(self) -> None:
         conn = self._connection()

@@ -1,0 +1,77 @@
+"""SSH exec channels and SFTP over an open paramiko transport, beside a driver's CLI session.
+
+An exec channel runs one command as OpenSSH would (its own exit status, stdin, stderr,
+nothing shared with the CLI shell); SFTP moves files. Both reuse the session's warm
+transport, so neither logs in again.
+"""
+
+from __future__ import annotations
+
+import time
+
+import paramiko
+
+from .contract import CommandFailed, CommandTimeout, ExecResult, SessionLost, Unsupported
+
+_TRANSPORT_ERRORS = (OSError, EOFError, paramiko.SSHException)
+
+
+def run_exec(transport: paramiko.Transport, target: str, command: str, stdin: bytes, timeout: float) -> ExecResult:
+    try:
+        channel = transport.open_session(timeout=timeout)
+    except paramiko.ChannelException as exc:
+        raise Unsupported(f"{target} refuses SSH exec channels ({exc})") from exc
+    except _TRANSPORT_ERRORS as exc:
+        raise SessionLost(f"{target}: cannot open an exec channel: {exc}") from exc
+    try:
+        channel.settimeout(timeout)
+        try:
+            channel.exec_command(command)
+        except paramiko.SSHException as exc:
+            raise Unsupported(f"{target} refuses SSH exec requests ({exc})") from exc
+        if stdin:
+            channel.sendall(stdin)
+        channel.shutdown_write()
+        stdout, stderr = bytearray(), bytearray()
+        deadline = time.monotonic() + timeout
+        while True:
+            if time.monotonic() > deadline:
+                raise TimeoutError
+            if channel.recv_ready():
+                stdout += channel.recv(65536)
+            elif channel.recv_stderr_ready():
+                stderr += channel.recv_stderr(65536)
+            elif channel.exit_status_ready():
+                break
+            else:
+                channel.status_event.wait(0.005)
+        # Whatever arrived between the last read and the exit status.
+        while (chunk := channel.recv(65536)) != b"":
+            stdout += chunk
+        while channel.recv_stderr_ready():
+            stderr += channel.recv_stderr(65536)
+        return ExecResult(channel.recv_exit_status(), bytes(stdout), bytes(stderr))
+    except TimeoutError as exc:
+        raise CommandTimeout(f"{command!r} did not finish within {timeout:g}s") from exc
+    except paramiko.SSHException as exc:
+        raise CommandFailed(f"{target} refused to run {command!r}: {exc}") from exc
+    finally:
+        channel.close()
+
+
+def put_file(sftp: paramiko.SFTPClient, target: str, remote_path: str, data: bytes, file_mode: int = 0) -> None:
+    try:
+        with sftp.open(remote_path, "wb") as remote:
+            remote.write(data)
+        if file_mode:
+            sftp.chmod(remote_path, file_mode)
+    except OSError as exc:
+        raise CommandFailed(f"cannot write {remote_path} on {target}: {exc}") from exc
+
+
+def fetch_file(sftp: paramiko.SFTPClient, target: str, remote_path: str) -> bytes:
+    try:
+        with sftp.open(remote_path, "rb") as remote:
+            return bytes(remote.read())
+    except OSError as exc:
+        raise CommandFailed(f"cannot read {remote_path} on {target}: {exc}") from exc
