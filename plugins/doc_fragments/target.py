@@ -58,6 +58,9 @@ options:
   driver_options:
     description:
       - Driver options that shape the session (for netmiko, for example C(global_delay_factor), C(cmd_verify)).
+      - "For netmiko, V(fast_cli: false) makes the session use netmiko's own read loops, with their fixed
+        sleeps, instead of tetherd's reads that wake on the device's data: for a platform whose login or
+        prompt handling needs those pauses."
       - Defaults to C(ansible_tether_driver_options).
     type: dict
   connect_timeout:
