@@ -113,6 +113,9 @@ def test_connection_plugin_runs_raw_through_the_warm_session(ansible: Ansible, s
       ansible.builtin.raw: show version
     - name: raw two
       ansible.builtin.raw: show vlan
+    - name: module over the same connection
+      tether.fleet.cli_command:
+        commands: [show privilege]
 """
     run = ansible.playbook(play, hosts)
     assert run.returncode == 0, run.output[-3000:] + run.stderr[-2000:]
@@ -120,7 +123,9 @@ def test_connection_plugin_runs_raw_through_the_warm_session(ansible: Ansible, s
         assert "Cisco IOS" in result["stdout"]
     for result in run.task_results("raw two").values():
         assert "default" in result["stdout"]
-    assert ansible.counters()["connections_opened"] == 2
+    for result in run.task_results("module over the same connection").values():
+        assert "15" in result["stdout"][0] and result["session"]["session_reused"]
+    assert ansible.counters()["connections_opened"] == 2  # raw and the module shared each host's session
 
 
 def test_ten_forks_start_exactly_one_embedded_service(ansible: Ansible, switches: Any) -> None:
