@@ -269,3 +269,26 @@ def test_a_remote_service_over_tls_with_a_token_from_the_environment(
             assert "remote-s3cret-token" not in output and "not-the-token" not in output
     finally:
         remote.stop()
+
+
+def test_become_password_enters_enable_mode(ansible: Ansible, switches: Any) -> None:
+    """An inventory written for network_cli: a privilege-1 login plus ansible_become_password."""
+    switch = switches.switches[4]
+    user, password = switch.exec_credentials
+    play = """- hosts: all
+  gather_facts: false
+  tasks:
+    - name: privilege
+      tether.fleet.cli_command:
+        commands: [show privilege]
+"""
+    login = {"ansible_user": user, "ansible_password": password}
+    good = ansible.playbook(play, inventory([switch], {**login, "ansible_become_password": switch.enable_password}))
+    assert good.returncode == 0, good.output[-3000:] + good.stderr[-2000:]
+    (result,) = good.task_results("privilege").values()
+    assert "level is 15" in result["stdout"][0], result
+    bad = ansible.playbook(play, inventory([switch], {**login, "ansible_become_password": "wrong-enable-4471"}))
+    assert bad.returncode != 0
+    (failure,) = bad.task_results("privilege").values()
+    assert "refused enable mode" in failure["msg"], failure
+    assert "wrong-enable-4471" not in bad.output + bad.stderr

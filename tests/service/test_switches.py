@@ -344,3 +344,23 @@ def test_fast_read_returns_what_netmiko_itself_returns(tetherd: Tetherd, switche
     # What "the same" means: no echo of the command in front, no prompt at the end.
     assert not reference[0].startswith("show version") and "hostname" in reference[1]
     assert not any(r.rstrip().endswith(f"{switch.name}#") for r in reference)
+
+
+def test_enable_with_the_secret_from_a_privilege_one_login(tetherd: Tetherd, switches: Any) -> None:
+    """The become/enable path: log in at privilege 1, enter enable mode with the secret, stay there."""
+    switch = switches.switches[3]
+    user, password = switch.exec_credentials
+    client = tetherd.client()
+    plain = client.execute(conn(switch, username=user, password=password), ["show privilege"])
+    assert "level is 1" in plain.results[0].output, plain.results[0].output
+    enabled = conn(switch, username=user, password=password, secret=switch.enable_password)
+    first = client.execute(enabled, ["show privilege", "show running-config"])
+    assert first.ok and "level is 15" in first.results[0].output, first.results[0].output
+    assert f"hostname {switch.name}" in first.results[1].output
+    again = client.execute(enabled, ["show privilege"])
+    assert again.meta.session_reused and "level is 15" in again.results[0].output
+    with pytest.raises(TetherError) as error:
+        client.execute(conn(switch, username=user, password=password, secret="not-the-enable-secret"), ["show clock"])
+    assert error.value.code == "PERMISSION_DENIED", error.value
+    assert "refused enable mode; check the enable secret" in error.value.message
+    assert "not-the-enable-secret" not in error.value.message and "ConnectHandler" not in error.value.message

@@ -240,12 +240,22 @@ class NetmikoDriver(Driver):
         try:
             wants_enable = bool(spec.options.get("enable", bool(spec.secret)))
             if wants_enable and not conn.check_enable_mode():
-                conn.enable()
+                self._enable(conn)
             prompt = conn.find_prompt()
         except (ValueError, ReadTimeout, *_TRANSPORT_ERRORS) as exc:
             self.close()
             raise ConnectFailed(f"{spec.target}: could not reach a usable prompt: {exc}") from exc
         self._prompt_pattern = _prompt_pattern(conn.base_prompt, prompt)
+
+    def _enable(self, conn: BaseConnection) -> None:
+        try:
+            conn.enable()
+        except (ValueError, ReadTimeout) as exc:  # netmiko's advice names its own API: say it in ours
+            self.close()
+            hint = "check the enable secret (connection.secret)" if self.spec.secret else "no enable secret was given"
+            raise AuthFailed(
+                f"{self.spec.username}@{self.spec.target}: the device refused enable mode; {hint}"
+            ) from exc
 
     def _connection(self) -> BaseConnection:
         if self._conn is None:
