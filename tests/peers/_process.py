@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import subprocess
 from pathlib import Path
+from typing import Self
+
+STOP_TIMEOUT = 5.0
 
 
 class PeerProcess:
-    """Mixin for a dataclass with ``process`` and a ``log_path`` property."""
+    """Mixin for a dataclass with ``process``, a ``log_path`` property and ``stop()``."""
 
     process: subprocess.Popen[bytes] | None
 
@@ -28,3 +33,26 @@ class PeerProcess:
         except OSError:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def _signal_and_wait(self, sig: signal.Signals) -> None:
+        """Send ``sig`` to the process and wait, bounded; SIGKILL it if that was not enough."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(sig)
+        try:
+            process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            process.wait(timeout=STOP_TIMEOUT)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

@@ -37,7 +37,6 @@ from tests.peers._process import PeerProcess
 SSHD = "/usr/sbin/sshd"
 SSH_KEYGEN = "ssh-keygen"
 START_TIMEOUT = 10.0
-STOP_TIMEOUT = 5.0
 PORT_ATTEMPTS = 5
 
 SIMPLE_SHELL = """#!/bin/sh
@@ -114,20 +113,7 @@ class SshdServer(PeerProcess):
             for child in _children(process.pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(child, signal.SIGTERM)
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    process.kill()
-                process.wait(timeout=STOP_TIMEOUT)
-
-    def __enter__(self) -> SshdServer:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
+        self._signal_and_wait(signal.SIGTERM)
 
 
 def _children(pid: int) -> list[int]:

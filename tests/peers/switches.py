@@ -10,7 +10,6 @@ farm.stop()                    # SIGTERM, bounded wait, then SIGKILL
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -28,7 +27,6 @@ from tests.peers._process import PeerProcess
 
 SERVER = Path(__file__).with_name("fakeswitch_server.py")
 START_TIMEOUT = 20.0
-STOP_TIMEOUT = 5.0
 
 
 class SwitchFarmError(RuntimeError):
@@ -166,37 +164,18 @@ class SwitchFarm(PeerProcess):
     def restart(self) -> SwitchFarm:
         """Stop the simulator if it still runs, then start a fresh one on the same ports (state is lost)."""
         ports = self.ports
-        self._terminate(signal.SIGTERM)
+        self._signal_and_wait(signal.SIGTERM)
         return self.start(ports)
 
     def kill(self) -> None:
         """SIGKILL the simulator (a crash): its ports refuse connections from now on."""
-        self._terminate(signal.SIGKILL)
+        self._signal_and_wait(signal.SIGKILL)
 
     def stop(self) -> None:
         """Stop the simulator (SIGTERM, then SIGKILL after a bounded wait) and remove its temp dir."""
-        self._terminate(signal.SIGTERM)
+        self._signal_and_wait(signal.SIGTERM)
         if self._own_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
-
-    def _terminate(self, sig: signal.Signals) -> None:
-        process = self.process
-        if process is None or process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(sig)
-        try:
-            process.wait(timeout=STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
-            process.wait(timeout=STOP_TIMEOUT)
-
-    def __enter__(self) -> SwitchFarm:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
 
 def start_switches(
