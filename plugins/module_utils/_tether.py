@@ -34,7 +34,7 @@ try:
     import grpc  # noqa: F401  # pylint: disable=unused-import  # at plugin load, never per task (see above)
 
     from tether.client import ClientConfig, TetherClient, TetherError, connection_message, operation_message, pb
-    from tether.config import ConfigError, default_endpoint
+    from tether.config import ConfigError
     from tether.embedded import StartFailed, ensure_service, local_socket_answers, socket_path
 except ImportError as _error:
     IMPORT_ERROR: str | None = f"{type(_error).__name__}: {_error}"
@@ -92,13 +92,22 @@ class ServiceSettings:
     auto_start: bool = True
     auto_start_idle: float = DEFAULT_IDLE_EXIT
 
-    @property
-    def resolved_endpoint(self) -> str:
-        return self.endpoint or default_endpoint()
+    def client_config(self) -> ClientConfig:
+        """The client's own settings: where the endpoint resolves to, and what is local, is its call."""
+        require_client()
+        return ClientConfig(
+            endpoint=self.endpoint,
+            token=self.token,
+            tls_ca=self.tls_ca,
+            tls_cert=self.tls_cert,
+            tls_key=self.tls_key,
+            tls_server_name=self.tls_server_name,
+            timeout=self.timeout,
+        )
 
     @property
     def is_local(self) -> bool:
-        return self.resolved_endpoint.startswith("unix:")
+        return self.client_config().is_local
 
 
 # Service option -> (inventory variable, environment variable). A task option wins, then
@@ -194,6 +203,7 @@ class Service:
     def __init__(self, settings: ServiceSettings) -> None:
         require_client()
         self.settings = settings
+        self._config = settings.client_config()
         self.started_service = False  # whether this task started the embedded tetherd
         self._client: TetherClient | None = None
         self._pid = os.getpid()
@@ -206,7 +216,11 @@ class Service:
 
     @property
     def endpoint(self) -> str:
-        return self.settings.resolved_endpoint
+        return self._config.resolved_endpoint
+
+    @property
+    def is_local(self) -> bool:
+        return self._config.is_local
 
     def close(self) -> None:
         client, self._client = self._client, None
@@ -216,11 +230,11 @@ class Service:
     # -- channel and embedded auto-start
 
     def _may_start(self) -> bool:
-        return self.settings.auto_start and self.settings.is_local
+        return self.settings.auto_start and self.is_local
 
     def running(self) -> bool:
         """Whether something answers on a local endpoint (always True for a remote one: only a call can tell)."""
-        if not self.settings.is_local:
+        if not self.is_local:
             return True
         return local_socket_answers(socket_path(self.endpoint))
 
@@ -231,18 +245,8 @@ class Service:
             raise ServiceError("UNAVAILABLE", f"could not start tetherd on {self.endpoint}: {exc}") from None
 
     def _new_client(self) -> TetherClient:
-        s = self.settings
-        config = ClientConfig(
-            endpoint=self.endpoint,
-            token=s.token,
-            tls_ca=s.tls_ca,
-            tls_cert=s.tls_cert,
-            tls_key=s.tls_key,
-            tls_server_name=s.tls_server_name,
-            timeout=s.timeout,
-        )
         try:
-            return TetherClient(config)
+            return TetherClient(self._config)
         except OSError as exc:  # a TLS file that cannot be read
             raise ServiceError("INVALID_ARGUMENT", f"cannot set up the channel to {self.endpoint}: {exc}") from None
 
@@ -266,7 +270,7 @@ class Service:
             return ServiceError(exc.code, exc.message)
         # UNAVAILABLE is also how tetherd reports a device it cannot reach: blame the
         # service only when its own socket is dead or the channel never connected.
-        if self.settings.is_local and not self.running():
+        if self.is_local and not self.running():
             hint = "" if self.settings.auto_start else " (auto_start is off: start it with 'tetherd serve')"
             return ServiceError("UNAVAILABLE", f"tetherd does not answer on {self.endpoint}{hint}")
         if self._never_sent(exc):

@@ -155,7 +155,7 @@ class TetherAction(ActionBase):  # type: ignore[misc]  # ansible ships no type i
             name,
             self.lookup(task_vars),
             self.target_options(args),
-            local_service=service.settings.is_local,
+            local_service=service.is_local,
             fallbacks=self.cli_fallbacks(),
         )
         self._secrets.extend(target.secrets)
