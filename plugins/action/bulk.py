@@ -9,35 +9,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from ansible_collections.tether.fleet.plugins.module_utils import _tether
-from ansible_collections.tether.fleet.plugins.module_utils._argspec import BULK_RULES, bulk_spec
+from ansible_collections.tether.fleet.plugins.module_utils._argspec import (
+    BULK_RULES,
+    BULK_TARGET_FIELDS,
+    TARGET_OPTIONS,
+    bulk_spec,
+)
 from ansible_collections.tether.fleet.plugins.module_utils._target import Target, build_target
 from ansible_collections.tether.fleet.plugins.plugin_utils._action import TaskError, TetherAction, display, read_only
 
 # Options of the task that apply to every target (each overrides the target's inventory variables).
-_SHARED_TARGET_OPTIONS = (
-    "port",
-    "username",
-    "password",
-    "private_key_file",
-    "enable_password",
-    "platform",
-    "driver",
-    "driver_options",
-    "connect_timeout",
-    "read_timeout",
-    "keepalive",
-    "pinned",
-)
-_EXPLICIT_FIELDS = (
-    "host",
-    "port",
-    "username",
-    "password",
-    "private_key_file",
-    "enable_password",
-    "platform",
-    "driver_options",
-)
+_SHARED_TARGET_OPTIONS = tuple(name for name in TARGET_OPTIONS if name != "host")
 
 
 class ActionModule(TetherAction):
@@ -48,7 +30,7 @@ class ActionModule(TetherAction):
         if args.get("host"):
             raise TaskError("bulk takes its devices from hosts or targets, not from the host option")
         shared = {name: args.get(name) for name in _SHARED_TARGET_OPTIONS}
-        local = service.settings.is_local
+        local = service.is_local
         fallbacks = self.cli_fallbacks()
         hosts = args.get("hosts")
         explicit = args.get("targets") or []
@@ -69,7 +51,7 @@ class ActionModule(TetherAction):
         for index, item in enumerate(explicit):
             name = item.get("name") or item["host"]
             overrides = dict(shared)
-            overrides.update({k: item.get(k) for k in _EXPLICIT_FIELDS if item.get(k) is not None})
+            overrides.update({k: item.get(k) for k in BULK_TARGET_FIELDS if item.get(k) is not None})
             try:
                 target = build_target(str(name), lambda _var: None, overrides, local, fallbacks)
             except ValueError as exc:

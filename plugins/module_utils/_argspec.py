@@ -68,17 +68,22 @@ CONFIG_OPTIONS: Spec = {
     "save": {"type": "bool", "default": False},
 }
 
-# Bulk targets: an explicit list, as an alternative to inventory hosts.
+# Bulk targets: an explicit list, as an alternative to inventory hosts. Each entry names one
+# device with the target options that describe a device (host required); the others
+# (driver, timeouts, pinned) are the task's, shared by every device.
+BULK_TARGET_FIELDS = (
+    "host",
+    "port",
+    "username",
+    "password",
+    "private_key_file",
+    "enable_password",
+    "platform",
+    "driver_options",
+)
 BULK_TARGET_SUBOPTIONS: Spec = {
     "name": {"type": "str"},
-    "host": {"type": "str", "required": True},
-    "port": {"type": "int"},
-    "username": {"type": "str"},
-    "password": {"type": "str", "no_log": True},
-    "private_key_file": {"type": "path", "no_log": False},
-    "enable_password": {"type": "str", "no_log": True},
-    "platform": {"type": "str"},
-    "driver_options": {"type": "dict"},
+    **{name: {**TARGET_OPTIONS[name], **({"required": True} if name == "host" else {})} for name in BULK_TARGET_FIELDS},
 }
 
 
