@@ -234,12 +234,16 @@ class Connection(ConnectionBase):  # type: ignore[misc]  # ansible ships no type
         try:
             service.put_file(target.driver, target.connection, out_path, data, target.pinned)
         except _tether.ServiceError as exc:
-            if exc.code == "FAILED_PRECONDITION":
-                raise AnsibleError(
-                    f"tether.fleet.pinned: cannot copy files to {target.name}: the {target.driver} driver "
-                    f"cannot transfer files on this device ({exc.message})"
-                ) from None
-            raise self._fail(exc, f"copying {in_path} to {out_path}") from None
+            action = f"copying {in_path} to {out_path}"
+            raise self._transfer_failure(exc, target, f"copy files to {target.name}", action) from None
+
+    def _transfer_failure(self, exc: _tether.ServiceError, target: Target, what: str, action: str) -> AnsibleError:
+        if exc.code == "FAILED_PRECONDITION":  # the driver cannot move files on this device
+            return AnsibleError(
+                f"tether.fleet.pinned: cannot {what}: the {target.driver} driver "
+                f"cannot transfer files on this device ({exc.message})"
+            )
+        return self._fail(exc, action)
 
     def fetch_file(self, in_path: str, out_path: str) -> None:
         super().fetch_file(in_path, out_path)
@@ -248,12 +252,9 @@ class Connection(ConnectionBase):  # type: ignore[misc]  # ansible ships no type
         try:
             data = service.fetch_file(target.driver, target.connection, in_path, target.pinned)
         except _tether.ServiceError as exc:
-            if exc.code == "FAILED_PRECONDITION":
-                raise AnsibleError(
-                    f"tether.fleet.pinned: cannot fetch files from {target.name}: the {target.driver} driver "
-                    f"cannot transfer files on this device ({exc.message})"
-                ) from None
-            raise self._fail(exc, f"fetching {in_path}") from None
+            raise self._transfer_failure(
+                exc, target, f"fetch files from {target.name}", f"fetching {in_path}"
+            ) from None
         with open(out_path, "wb") as handle:
             handle.write(data)
 
