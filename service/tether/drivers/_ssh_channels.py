@@ -13,7 +13,8 @@ import paramiko
 
 from .contract import CommandFailed, CommandTimeout, ExecResult, SessionLost, Unsupported
 
-_TRANSPORT_ERRORS = (OSError, EOFError, paramiko.SSHException)
+# What a dead or dying SSH transport raises, to paramiko's callers and netmiko's.
+TRANSPORT_ERRORS = (OSError, EOFError, paramiko.SSHException)
 
 
 def run_exec(transport: paramiko.Transport, target: str, command: str, stdin: bytes, timeout: float) -> ExecResult:
@@ -21,7 +22,7 @@ def run_exec(transport: paramiko.Transport, target: str, command: str, stdin: by
         channel = transport.open_session(timeout=timeout)
     except paramiko.ChannelException as exc:
         raise Unsupported(f"{target} refuses SSH exec channels ({exc})") from exc
-    except _TRANSPORT_ERRORS as exc:
+    except TRANSPORT_ERRORS as exc:
         raise SessionLost(f"{target}: cannot open an exec channel: {exc}") from exc
     try:
         channel.settimeout(timeout)

@@ -94,7 +94,7 @@ _ERROR_PATTERNS: Mapping[str, str] = {
 }
 _RUNNING_CONFIG_COMMAND = "show running-config"
 _RUNNING_CONFIG_PLATFORMS = ("cisco_", "arista_", "dell_", "brocade_", "extreme_", "hp_", "ruckus_")
-_TRANSPORT_ERRORS = (OSError, EOFError, paramiko.SSHException)
+_TRANSPORT_ERRORS = ssh_channels.TRANSPORT_ERRORS
 _DRAIN_LIMIT = 2.0  # seconds spent at most discarding earlier output before a command
 
 
@@ -166,6 +166,8 @@ class NetmikoDriver(Driver):
         self._errors = _error_pattern(spec)
         self._sftp: paramiko.SFTPClient | None = None
         self._fast = bool(spec.options.get("fast_cli", True))
+        self._cmd_verify = bool(spec.options.get("cmd_verify", False))
+        self._read_fast = False  # decided at open: fast_cli, no echo check, a platform netmiko reads generically
 
     @classmethod
     def validate(cls, spec: ConnectionSpec) -> None:
@@ -246,6 +248,7 @@ class NetmikoDriver(Driver):
             self.close()
             raise ConnectFailed(f"{spec.target}: could not reach a usable prompt: {exc}") from exc
         self._prompt_pattern = _prompt_pattern(conn.base_prompt, prompt)
+        self._read_fast = self._fast and not self._cmd_verify and fastpath.can_read_fast(conn)
 
     def _enable(self, conn: BaseConnection) -> None:
         try:
@@ -304,13 +307,12 @@ class NetmikoDriver(Driver):
         try:
             self._drain(conn)
             pattern = options.expect_prompt or self._prompt_pattern
-            cmd_verify = bool(self.spec.options.get("cmd_verify", False))
-            if self._fast and not cmd_verify and fastpath.can_read_fast(conn):
+            if self._read_fast:
                 output = fastpath.send_command(conn, command, pattern, options.read_timeout)
             else:
                 output = str(
                     conn.send_command(
-                        command, expect_string=pattern, read_timeout=options.read_timeout, cmd_verify=cmd_verify
+                        command, expect_string=pattern, read_timeout=options.read_timeout, cmd_verify=self._cmd_verify
                     )
                 )
         except ReadTimeout as exc:
