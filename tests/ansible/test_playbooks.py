@@ -11,10 +11,18 @@ import pytest
 
 from tests.ansible.runner import Ansible, inventory
 from tests.harness import Tetherd, free_port
+from tests.service.test_switches import conn as switch_conn
 from tests.tls import make_cert
 
 pytestmark = pytest.mark.ansible
 
+SHOW_VERSION_PLAY = """- hosts: all
+  gather_facts: false
+  tasks:
+    - name: show
+      tether.fleet.cli_command:
+        commands: [show version]
+"""
 SHOW_COMMANDS = ["show version", "show vlan", "show running-config", "show ip interface brief"]
 
 
@@ -75,14 +83,14 @@ def test_cli_config_check_mode_diff_and_idempotence(ansible: Ansible, own_switch
     assert result["changed"] is True
     assert "set-by-ansible" in result["diff"]["after"] if isinstance(result["diff"], dict) else True
     with ansible.client() as client:
-        running = client.execute(_connection(switch), ["show running-config"]).results[0].output
+        running = client.execute(switch_conn(switch), ["show running-config"]).results[0].output
     assert "set-by-ansible" not in running  # check mode changed nothing
     applied = ansible.playbook(CONFIG_PLAY, hosts, "--diff")
     assert applied.returncode == 0 and applied.total("changed") == 1, applied.output[-3000:]
     again = ansible.playbook(CONFIG_PLAY, hosts)
     assert again.returncode == 0 and again.total("changed") == 0, again.output[-3000:]
     with ansible.client() as client:
-        running = client.execute(_connection(switch), ["show running-config"]).results[0].output
+        running = client.execute(switch_conn(switch), ["show running-config"]).results[0].output
     assert "description set-by-ansible" in running
 
 
@@ -90,13 +98,7 @@ def test_wrong_credentials_fail_the_task_clearly_without_the_secret(ansible: Ans
     switch = switches.switches[0]
     hosts = inventory([switch])
     hosts["all"]["hosts"][switch.name]["ansible_password"] = "Wrong-Pa55-xyz"
-    play = """- hosts: all
-  gather_facts: false
-  tasks:
-    - name: show
-      tether.fleet.cli_command:
-        commands: [show version]
-"""
+    play = SHOW_VERSION_PLAY
     run = ansible.playbook(play, hosts)
     assert run.returncode != 0
     result = run.task_results("show")[switch.name]
@@ -130,13 +132,7 @@ def test_connection_plugin_runs_raw_through_the_warm_session(ansible: Ansible, s
 
 def test_ten_forks_start_exactly_one_embedded_service(ansible: Ansible, switches: Any) -> None:
     hosts = inventory(switches.switches[:10])
-    play = """- hosts: all
-  gather_facts: false
-  tasks:
-    - name: show
-      tether.fleet.cli_command:
-        commands: [show version]
-"""
+    play = SHOW_VERSION_PLAY
     run = ansible.playbook(play, hosts, "--forks", "10")
     assert run.returncode == 0, run.output[-3000:] + run.stderr[-2000:]
     socket_path = ansible.runtime_dir / "tether" / "tetherd.sock"
@@ -145,16 +141,6 @@ def test_ten_forks_start_exactly_one_embedded_service(ansible: Ansible, switches
     assert len(serving) == 1, serving
     log = (ansible.runtime_dir / "tether" / "tetherd.log").read_text()
     assert log.count('"tetherd serving"') == 1
-
-
-def _connection(switch: Any) -> dict[str, Any]:
-    return {
-        "host": switch.host,
-        "port": switch.port,
-        "platform": "cisco_ios",
-        "username": switch.username,
-        "password": switch.password,
-    }
 
 
 def test_bulk_runs_one_task_across_the_play_hosts(ansible: Ansible, switches: Any) -> None:
