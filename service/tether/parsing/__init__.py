@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..drivers.contract import InvalidRequest
-from .sandbox import PoolBusy, WorkerFailed, WorkerPool, WorkerTimeout
+from .sandbox import PoolBusy, WorkerFailed, WorkerPool, WorkerStartFailed, WorkerTimeout
 from .ttp_policy import MAX_TEMPLATE_CHARS, PolicyError, check_ttp_template
 
 __all__ = ["MAX_OUTPUT_CHARS", "MAX_TEMPLATE_CHARS", "ParseSpec", "check_template", "close", "parse"]
@@ -69,6 +69,7 @@ def _number(name: str, default: float, low: float, high: float) -> float:
 
 
 _lock = threading.Lock()
+_closed = False
 _pool: WorkerPool | None = None
 _limits: _Limits | None = None
 _validated: OrderedDict[str, None] = OrderedDict()
@@ -78,6 +79,8 @@ def _workers() -> tuple[WorkerPool, _Limits]:
     """The pool, created on first use: a tetherd that never parses starts no worker."""
     global _pool, _limits
     with _lock:
+        if _closed:
+            raise WorkerStartFailed("the parser is shut down")
         if _pool is None or _limits is None:
             _limits = _Limits.from_environment()
             _pool = WorkerPool(_limits.workers, WORKER_ADDRESS_SPACE)
@@ -85,10 +88,10 @@ def _workers() -> tuple[WorkerPool, _Limits]:
 
 
 def close() -> None:
-    """Stop the parser workers (tetherd's shutdown). A later parse starts fresh ones."""
-    global _pool
+    """Stop the parser workers for good (tetherd's shutdown): a later parse fails."""
+    global _pool, _closed
     with _lock:
-        pool, _pool = _pool, None
+        pool, _pool, _closed = _pool, None, True
     if pool is not None:
         pool.close()
 
@@ -100,7 +103,7 @@ def worker_pids() -> list[int]:
 def _run(request: dict[str, Any]) -> dict[str, Any]:
     pool, limits = _workers()
     request = {**request, "cpu_seconds": limits.seconds, "max_result_bytes": MAX_RESULT_BYTES}
-    return pool.call(request, limits.seconds, QUEUE_SECONDS)
+    return pool.call(request, limits.seconds, QUEUE_SECONDS, MAX_RESULT_BYTES + (1 << 20))
 
 
 def _check_textfsm(template: str) -> None:
@@ -141,8 +144,8 @@ def check_template(spec: ParseSpec) -> None:
         reply = _run({"op": "check", "kind": spec.kind, "template": spec.template})
     except WorkerTimeout:
         raise InvalidRequest(f"parse.template took longer than {_limit_seconds():g}s to compile") from None
-    except PoolBusy:
-        raise
+    except (PoolBusy, WorkerStartFailed):
+        raise  # DEADLINE_EXCEEDED, INTERNAL: not the template's fault
     except WorkerFailed as exc:
         raise InvalidRequest(f"parse.template could not be compiled: {exc}") from None
     if not reply.get("ok"):

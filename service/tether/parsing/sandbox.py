@@ -39,6 +39,10 @@ class WorkerFailed(RuntimeError):
     """The worker could not be started or died during the call."""
 
 
+class WorkerStartFailed(WorkerFailed):
+    """No worker could be started (the machine's fault, not the template's)."""
+
+
 class PoolBusy(TimeoutError):
     """Every worker stayed busy for as long as the caller could wait."""
 
@@ -56,16 +60,20 @@ class _Worker:
         package_root = str(Path(__file__).resolve().parents[2])  # the directory holding this `tether`
         bootstrap = f"import sys; sys.path.insert(0, {package_root!r}); from tether.parsing.worker import main; main()"
         # -I: ignore PYTHON* variables and the user's site directory.
-        self.process = subprocess.Popen(
-            [sys.executable, "-I", "-c", bootstrap, str(address_space)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=_worker_env(),
-            start_new_session=True,  # a terminal's ^C goes to tetherd, which then closes us
-            close_fds=True,
-        )
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", "-c", bootstrap, str(address_space)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=_worker_env(),
+                start_new_session=True,  # a terminal's ^C goes to tetherd, which then closes us
+                close_fds=True,
+            )
+        except OSError as exc:
+            raise WorkerStartFailed(f"cannot start a parser worker: {exc}") from None
         assert self.process.stdin is not None and self.process.stdout is not None
+        self.max_reply = 1 << 16
         self._in = self.process.stdin.fileno()
         self._out = self.process.stdout.fileno()
         os.set_blocking(self._in, False)
@@ -74,13 +82,14 @@ class _Worker:
             self._read(time.monotonic() + SPAWN_SECONDS)
         except (WorkerTimeout, WorkerFailed) as exc:
             self.kill()
-            raise WorkerFailed(f"the parser worker did not start: {exc}") from None
+            raise WorkerStartFailed(f"the parser worker did not start: {exc or 'no answer'}") from None
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
-    def call(self, request: dict[str, Any], seconds: float) -> dict[str, Any]:
+    def call(self, request: dict[str, Any], seconds: float, max_reply: int) -> dict[str, Any]:
+        self.max_reply = max_reply
         deadline = time.monotonic() + seconds
         body = json.dumps(request).encode()
         self._write(HEADER.pack(len(body)) + body, deadline)
@@ -101,6 +110,8 @@ class _Worker:
     def _read(self, deadline: float) -> dict[str, Any]:
         header = self._read_exactly(HEADER.size, deadline)
         (size,) = HEADER.unpack(header)
+        if size > self.max_reply:
+            raise WorkerFailed(f"the parser worker sent a {size}-byte reply; at most {self.max_reply}")
         reply: dict[str, Any] = json.loads(self._read_exactly(size, deadline))
         return reply
 
@@ -173,10 +184,10 @@ class WorkerPool:
         with self._changed:
             return sorted(worker.pid for worker in self._all)
 
-    def call(self, request: dict[str, Any], seconds: float, wait_seconds: float) -> dict[str, Any]:
+    def call(self, request: dict[str, Any], seconds: float, wait_seconds: float, max_reply: int) -> dict[str, Any]:
         worker = self._take(wait_seconds)
         try:
-            reply = worker.call(request, seconds)
+            reply = worker.call(request, seconds, max_reply)
         except BaseException:
             self._discard(worker)
             raise
@@ -191,7 +202,7 @@ class WorkerPool:
         with self._changed:
             while True:
                 if self._closed:
-                    raise WorkerFailed("the parser is shut down")
+                    raise WorkerStartFailed("the parser is shut down")
                 if self._idle:
                     self.calls += 1
                     return self._idle.pop()
@@ -211,7 +222,7 @@ class WorkerPool:
         with self._changed:
             if self._closed:
                 worker.kill()
-                raise WorkerFailed("the parser is shut down")
+                raise WorkerStartFailed("the parser is shut down")
             self._all.add(worker)
             self.calls += 1
         return worker
