@@ -178,6 +178,16 @@ def test_catastrophic_regex_fails_the_parse_in_bounded_time(
     assert again.ok and json.loads(again.results[0].parsed_json), again
 
 
+def test_a_parse_that_exhausts_memory_fails_alone(tetherd: Tetherd) -> None:
+    client = tetherd.client()
+    template = '{{ x | unrange("-", ",") }}'  # 300 million numbers: past the worker's address-space limit
+    reply = client.execute(NULL, ["1-300000000"], driver="null", parse="ttp", template=template)
+    result = reply.results[0]
+    assert result.status == pb.RESULT_STATUS_FAILED and "out of memory" in result.error, result.error
+    again = client.execute(NULL, ["1-3"], driver="null", parse="ttp", template=template)
+    assert json.loads(again.results[0].parsed_json) == [{"x": "1,2,3"}], again
+
+
 def test_unclosed_braces_and_oversized_templates_are_refused_promptly(tetherd: Tetherd) -> None:
     client = tetherd.client()
     cases = [
