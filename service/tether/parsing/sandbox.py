@@ -69,6 +69,7 @@ class _Worker:
                 env=_worker_env(),
                 start_new_session=True,  # a terminal's ^C goes to tetherd, which then closes us
                 close_fds=True,
+                cwd="/",
             )
         except OSError as exc:
             raise WorkerStartFailed(f"cannot start a parser worker: {exc}") from None
