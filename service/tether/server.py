@@ -17,7 +17,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from . import __version__
+from . import __version__, parsing
 from .config import ConfigError, Settings, ensure_private_dir
 from .drivers.registry import DriverRegistry
 from .executor import Executor
@@ -176,6 +176,7 @@ class Tetherd:
         if self.server is not None:
             await self.server.stop(self.settings.drain_seconds)
         await self.pool.shutdown()
+        await asyncio.to_thread(parsing.close)  # parser worker processes
         self.store.close()
         if self.settings.is_unix and self._lock is not None:
             self.settings.socket_path.unlink(missing_ok=True)
