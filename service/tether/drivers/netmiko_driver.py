@@ -20,6 +20,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from . import _ssh_policy
 from .contract import (
     CONTRACT_VERSION,
     AuthFailed,
@@ -201,6 +202,7 @@ class NetmikoDriver(Driver):
 
     def open(self) -> None:
         spec = self.spec
+        _ssh_policy.check_options(spec.options)
         params: dict[str, Any] = {
             "device_type": spec.platform,
             "host": spec.host,
@@ -216,12 +218,13 @@ class NetmikoDriver(Driver):
             "use_keys": bool(spec.private_key_file),
         }
         if spec.private_key_file:
-            params["key_file"] = spec.private_key_file
+            params["key_file"] = _ssh_policy.allowed_key_file(spec.private_key_file)
         if spec.private_key:
             params["pkey"] = _load_private_key(spec.private_key)
         params.update({k: v for k, v in spec.options.items() if k in _PASSTHROUGH})
         try:
             conn = ConnectHandler(**params, auto_connect=False)
+            _ssh_policy.apply(conn, spec)
             self._conn = conn
             try:
                 fastpath.open_session(conn, fast=self._fast)
@@ -234,6 +237,8 @@ class NetmikoDriver(Driver):
             raise ConnectFailed(f"{spec.target}: {_connect_failure(exc, spec.connect_timeout)}") from exc
         except ConnectionRefusedError as exc:
             raise ConnectFailed(f"{spec.target}: connection refused") from exc
+        except paramiko.BadHostKeyException as exc:
+            raise _ssh_policy.host_key_mismatch(spec, exc) from exc
         except ValueError as exc:  # netmiko's word for a setting it cannot use (e.g. a missing key file)
             detail = " ".join(str(exc).split())
             raise ConnectFailed(f"{spec.target}: netmiko refused the connection settings: {detail}") from exc
