@@ -18,13 +18,14 @@ lists them; :func:`register_family` adds a platform family.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .drivers.contract import ConnectionSpec
+from .drivers.contract import ConnectionSpec, ExecResult
 
 REDACTED = "********"
 DEFAULT_FAMILY = "ios"
@@ -223,3 +224,11 @@ class Redactor:
             if encoded in data:
                 data = data.replace(encoded, REDACTED.encode())
         return data
+
+
+def redacted_exec(result: ExecResult, spec: ConnectionSpec) -> ExecResult:
+    """An exec channel's output without the connection's own secrets (raw bytes: no config masking)."""
+    redact = Redactor.for_specs([spec])
+    return dataclasses.replace(
+        result, stdout=redact.redact_bytes(result.stdout), stderr=redact.redact_bytes(result.stderr)
+    )
