@@ -24,9 +24,9 @@ import pytest
 
 from tests.harness import Tetherd
 from tether.client import TetherClient, TetherError
+from tether.redaction import family_for, mask_config_secrets
 from tether.v1 import tether_pb2 as pb
 
-pytestmark = pytest.mark.slow
 # Libraries that log SSH channel traffic or transport events.
 THIRD_PARTY_LOGGERS = ("netmiko", "paramiko", "twisted", "grpc")
 
@@ -126,6 +126,7 @@ def _config_lines(markers: dict[str, str], connection_secret: str) -> list[str]:
     ]
 
 
+@pytest.mark.slow
 def test_no_marker_leaves_the_service_against_a_switch(
     tetherd: Tetherd, marked_switches: tuple[Any, dict[str, str]]
 ) -> None:
@@ -177,6 +178,7 @@ def test_no_marker_leaves_the_service_against_a_switch(
     assert check is not None and "username tether-z secret ********" in check.config.after
 
 
+@pytest.mark.slow
 def test_no_marker_leaves_the_service_against_openssh(tetherd: Tetherd, sshd: Any) -> None:
     config_markers = _config_markers()
     password = _marker("pw")
@@ -215,6 +217,7 @@ def test_no_marker_leaves_the_service_against_openssh(tetherd: Tetherd, sshd: An
     assert executed is not None and (executed.stdout, executed.exit_status) == (b"********\n", 3)
 
 
+@pytest.mark.slow
 def test_keep_config_secrets_returns_config_lines_but_never_logs_them(
     tetherd_factory: Callable[..., Tetherd], marked_switches: tuple[Any, dict[str, str]]
 ) -> None:
@@ -237,3 +240,45 @@ def test_keep_config_secrets_returns_config_lines_but_never_logs_them(
     assert login["password"] not in check.config.after
     log = Path(daemon.log_path).read_text()
     assert not [name for name, marker in {**config_markers, **login}.items() if marker in log]
+
+
+MASKED_LINES = [
+    ("username z secret S1", "username z secret ********"),
+    ("username admin privilege 15 secret 5 $1$abc$d", "username admin privilege 15 secret 5 ********"),
+    ("username arista secret sha512 $6$x", "username arista secret sha512 ********"),
+    ("enable password 7 0822455D0A16", "enable password 7 ********"),
+    ("snmp-server community PUB RO", "snmp-server community ******** RO"),
+    ("snmp-server host 10.1.1.1 version 2c C2", "snmp-server host 10.1.1.1 version 2c ********"),
+    (
+        "snmp-server user u g v3 auth sha A priv aes 128 P",
+        "snmp-server user u g v3 auth sha ******** priv aes 128 ********",
+    ),
+    ("  key-string 7 K", "  key-string 7 ********"),
+    (" ip ospf message-digest-key 1 md5 7 M", " ip ospf message-digest-key 1 md5 7 ********"),
+    ("ntp authentication-key 1 md5 N 7", "ntp authentication-key 1 md5 ******** 7"),
+    (" neighbor 10.0.0.1 password 7 B", " neighbor 10.0.0.1 password 7 ********"),
+    ("radius-server host 10.0.0.2 auth-port 1645 key 7 R", "radius-server host 10.0.0.2 auth-port 1645 key 7 ********"),
+    ("crypto isakmp key I address 0.0.0.0", "crypto isakmp key ******** address 0.0.0.0"),
+    (" pre-shared-key address 10.0.0.3 key P", " pre-shared-key address 10.0.0.3 key ********"),
+    # Not secrets: left as they are.
+    ("service password-encryption", "service password-encryption"),
+    (" key 1", " key 1"),
+    ("crypto key generate rsa modulus 2048", "crypto key generate rsa modulus 2048"),
+    ("Password:", "Password:"),
+]
+JUNOS_LINES = [
+    ('encrypted-password "$6$j"; ## SECRET-DATA', 'encrypted-password "********"; ## SECRET-DATA'),
+    ("set snmp community pub authorization read-only", "set snmp community ******** authorization read-only"),
+    ('pre-shared-key ascii-text "$9$p";', 'pre-shared-key ascii-text "********";'),
+]
+
+
+@pytest.mark.parametrize(("line", "masked"), MASKED_LINES)
+def test_secret_config_lines_keep_their_shape(line: str, masked: str) -> None:
+    assert mask_config_secrets(line) == masked
+    assert mask_config_secrets(line + "\n" + line) == masked + "\n" + masked
+
+
+@pytest.mark.parametrize(("line", "masked"), JUNOS_LINES)
+def test_junos_secret_lines_keep_their_shape(line: str, masked: str) -> None:
+    assert mask_config_secrets(line, family_for("juniper_junos")) == masked

@@ -158,10 +158,20 @@ def apply(conn: Any, spec: ConnectionSpec, policy: SshPolicy | None = None) -> N
     conn.key_policy = _missing_host_key_policy(policy)
 
 
-def host_key_mismatch(spec: ConnectionSpec, exc: Any, policy: SshPolicy | None = None) -> HostKeyRejected:
+def host_key_failure(spec: ConnectionSpec, exc: BaseException, policy: SshPolicy | None = None) -> AuthFailed | None:
+    """The host-key refusal inside ``exc``'s chain (netmiko wraps paramiko's), with host and fingerprints."""
+    import paramiko
+
     policy = policy or _current
-    return HostKeyRejected(
-        f"{spec.target}: host key mismatch: the device presented {fingerprint(exc.key)}, "
-        f"{policy.known_hosts} records {fingerprint(exc.expected_key)}; "
-        "if the device's key really changed, remove its old line from known_hosts"
-    )
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, HostKeyRejected):
+            return cause
+        if isinstance(cause, paramiko.BadHostKeyException):
+            return HostKeyRejected(
+                f"{spec.target}: host key mismatch: the device presented {fingerprint(cause.key)}, "
+                f"{policy.known_hosts} records {fingerprint(cause.expected_key)}; "
+                "if the device's key really changed, remove its old line from known_hosts"
+            )
+        cause = cause.__cause__ or cause.__context__
+    return None

@@ -233,12 +233,11 @@ class NetmikoDriver(Driver):
                 raise
         except NetmikoAuthenticationException as exc:
             raise AuthFailed(f"{spec.username}@{spec.target}: authentication failed") from exc
-        except NetmikoTimeoutException as exc:
-            raise ConnectFailed(f"{spec.target}: {_connect_failure(exc, spec.connect_timeout)}") from exc
+        except NetmikoTimeoutException as exc:  # netmiko's wrapper, also around a refused host key
+            failure = ConnectFailed(f"{spec.target}: {_connect_failure(exc, spec.connect_timeout)}")
+            raise _ssh_policy.host_key_failure(spec, exc) or failure from exc
         except ConnectionRefusedError as exc:
             raise ConnectFailed(f"{spec.target}: connection refused") from exc
-        except paramiko.BadHostKeyException as exc:
-            raise _ssh_policy.host_key_mismatch(spec, exc) from exc
         except ValueError as exc:  # netmiko's word for a setting it cannot use (e.g. a missing key file)
             detail = " ".join(str(exc).split())
             raise ConnectFailed(f"{spec.target}: netmiko refused the connection settings: {detail}") from exc
