@@ -30,7 +30,7 @@ from .drivers.contract import ConnectionSpec, ExecResult
 REDACTED = "********"
 DEFAULT_FAMILY = "ios"
 _MIN_SECRET_LENGTH = 3
-_REMEMBERED_SECRETS = 4096
+_REMEMBERED_SECRETS = 1024
 
 # Encryption-type words that sit between a keyword and its secret (``secret 5 $1$..``, ``secret sha512 $6$..``).
 _TYPE = r"(?:[0-9]{1,2}|sha512|sha256|md5|scrypt|encrypted|hashed|plaintext|cleartext|unencrypted|nthash)"
@@ -154,12 +154,15 @@ class _SecretMemory:
 
     def remember(self, secrets: Iterable[str]) -> None:
         with self._lock:
+            added = False
             for secret in secrets:
+                added = added or secret not in self._secrets
                 self._secrets[secret] = None
                 self._secrets.move_to_end(secret)
             while len(self._secrets) > self._size:
                 self._secrets.popitem(last=False)
-            self._longest_first = tuple(sorted(self._secrets, key=len, reverse=True))
+            if added:
+                self._longest_first = tuple(sorted(self._secrets, key=len, reverse=True))
 
     def scrub(self, text: str) -> str:
         for secret in self._longest_first:
