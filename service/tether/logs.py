@@ -30,7 +30,10 @@ class SecretFilter(logging.Filter):
     """Scrubs a record's message, its traceback and its extra fields before any handler formats it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a library's bad format arguments must not break its caller
+            message = f"{record.msg} {record.args}"
         scrubbed = scrub_log_text(message)
         if scrubbed != message or record.args:
             record.msg, record.args = scrubbed, None
