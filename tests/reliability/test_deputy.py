@@ -24,6 +24,7 @@ import pytest
 
 from tests.harness import Tetherd, free_port
 from tests.tls import make_cert
+from tether import config
 from tether.client import TetherClient, TetherError
 from tether.v1 import tether_pb2 as pb
 from tether.v1.tether_pb2_grpc import TetherStub
@@ -238,3 +239,26 @@ def test_a_paramiko_traceback_is_one_log_record(tetherd: Tetherd) -> None:
     assert len(tracebacks) == 1, paramiko_records
     assert "File " in tracebacks[0]["msg"] and tracebacks[0]["msg"].count("\n") >= 3
     assert not [r for r in paramiko_records if r["msg"].lstrip().startswith("File ")]
+
+
+def test_security_settings_load_from_toml_and_environment(tmp_path: Path) -> None:
+    first, second = tmp_path / "a", tmp_path / "b"
+    first.mkdir()
+    second.mkdir()
+    settings = config.load(environ={"TETHER_KEY_DIRS": f"{first}:{second}", "TETHER_STATE_DIR": str(tmp_path)})
+    assert settings.key_dirs == [str(first), str(second)]
+    assert settings.known_hosts_path == tmp_path / "known_hosts" and settings.host_key_policy == "accept-new"
+    toml = tmp_path / "tetherd.toml"
+    toml.write_text(f'[tetherd]\nkey_dirs = ["{first}"]\nallow_service_keys = true\nkeep_config_secrets = true\n')
+    from_file = config.load(str(toml), environ={})
+    assert from_file.key_dirs == [str(first)] and from_file.allow_service_keys and from_file.keep_config_secrets
+    for environ, message in [
+        ({"TETHER_KEY_DIRS": str(tmp_path / "missing")}, "not a directory"),
+        ({"TETHER_HOST_KEY_POLICY": "trust-me"}, "host_key_policy must be one of"),
+        ({"TETHER_HOST_KEY_POLICY": "strict", "TETHER_KNOWN_HOSTS": str(tmp_path / "none")}, "needs a known_hosts"),
+    ]:
+        with pytest.raises(config.ConfigError, match=message):
+            config.load(environ=environ)
+    toml.write_text("[tetherd]\nkey_dirs = 7\n")
+    with pytest.raises(config.ConfigError, match="key_dirs"):
+        config.load(str(toml), environ={})
