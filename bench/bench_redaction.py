@@ -53,6 +53,7 @@ def main() -> None:
         "running-config, whole redactor": lambda: redact(config),
         "hostile: 'password ' repeated": lambda: mask_config_secrets("password " * (size // 9)),
         "hostile: 'tacacs-server x x x ...'": lambda: mask_config_secrets("tacacs-server" + " x" * (size // 2)),
+        "hostile: 'tacacs-server ' repeated": lambda: mask_config_secrets("tacacs-server " * (size // 14)),
         "hostile: one long token": lambda: mask_config_secrets("snmp-server host " + "x" * size),
     }
     print(f"{len(config) / 1e6:.2f} MB, median of {args.runs} runs")

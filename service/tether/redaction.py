@@ -34,7 +34,7 @@ _REMEMBERED_SECRETS = 1024
 
 # Encryption-type words that sit between a keyword and its secret (``secret 5 $1$..``, ``secret sha512 $6$..``).
 _TYPE = r"(?:[0-9]{1,2}|sha512|sha256|md5|scrypt|encrypted|hashed|plaintext|cleartext|unencrypted|nthash)"
-_SP = r"[ \t]{1,16}"
+_SP = r"[ \t]{1,16}+"  # possessive, like every bounded run here: no backtracking into it
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
 
@@ -57,9 +57,9 @@ def _pattern(name: str, keyword: str, rest: str, value: str = r"\S+") -> SecretP
     return SecretPattern(name, keyword, regex)
 
 
-_PSK_OPTIONS = rf"(?:{_SP}(?:local|remote|ascii|hex|[0-9]|address{_SP}\S{{1,255}}{_SP}key)){{0,3}}{_SP}"
+_PSK_OPTIONS = rf"(?:{_SP}(?:local|remote|ascii|hex|[0-9]|address{_SP}\S{{1,255}}+{_SP}key)){{0,3}}{_SP}"
 # tacacs-server key S, radius-server host H ... key 7 S, server-private H key S, crypto isakmp key S address ...
-_SERVER_KEY = rf"(?:{_SP}[^ \t\r\n]{{1,255}}){{0,8}}?{_SP}key{_SP}(?:[0-9]{_SP})?"
+_SERVER_KEY = rf"(?:{_SP}[^ \t\r\n]{{1,255}}+){{0,8}}?{_SP}key{_SP}(?:[0-9]{_SP})?"
 _IOS_PATTERNS: tuple[SecretPattern, ...] = (
     # username/enable/neighbor/line/ppp ... secret|password [type] S (not password-encryption, not "Password:")
     _pattern("secret", "secret", rf"{_SP}(?:{_TYPE}{_SP})?"),
@@ -68,7 +68,7 @@ _IOS_PATTERNS: tuple[SecretPattern, ...] = (
     _pattern(
         "snmp-host-community",
         "snmp-server",
-        rf"{_SP}host{_SP}\S{{1,255}}{_SP}(?:(?:traps|informs){_SP})?"
+        rf"{_SP}host{_SP}\S{{1,255}}+{_SP}(?:(?:traps|informs){_SP})?"
         rf"(?:version{_SP}(?:1|2c){_SP})?(?!version\b|vrf\b|traps\b|informs\b)",
     ),
     _pattern("snmp-user-auth", "auth", rf"{_SP}(?:md5|sha[0-9-]{{0,4}}){_SP}"),
