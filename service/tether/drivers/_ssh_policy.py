@@ -78,7 +78,7 @@ def current() -> SshPolicy:
 def allowed_key_file(path: str, policy: SshPolicy | None = None) -> str:
     """``path`` resolved, if the policy allows it; else KeyPolicyRefused naming the field."""
     policy = policy or _current
-    resolved = os.path.realpath(path)
+    resolved = os.path.realpath(os.path.expanduser(path))  # netmiko expands "~" too
     if not policy.restrict_key_files:
         return resolved
     shown = path[:200]
