@@ -24,6 +24,7 @@ from .drivers.registry import DriverRegistry
 from .jobs import ActiveJob, JobStore
 from .operation import OperationResult, run_operation
 from .pool import Outcome, PoolExhausted, SessionPool
+from .redaction import redacted_exec
 from .requests import (
     MAX_TARGETS,
     Defaults,
@@ -221,7 +222,7 @@ class Executor:
         job_id, outcome = await self._transfer(
             request,
             f"exec {request.command}",
-            lambda d: d.exec_command(request.command, request.stdin, timeout),
+            lambda d: redacted_exec(d.exec_command(request.command, request.stdin, timeout), d.spec),
             path_required=False,
             # The command's own timeout ends it cleanly; the deadline past it means a hung session.
             timeout=timeout + _HUNG_GRACE_SECONDS,

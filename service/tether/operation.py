@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from .configdiff import missing_lines, predicted
 from .drivers.contract import CommandFailed, Driver, DriverError
 from .parsing import parse
-from .requests import OperationSpec, Redactor
+from .redaction import Redactor
+from .requests import OperationSpec
 from .v1 import tether_pb2 as pb
 
 
@@ -62,15 +63,16 @@ class _Steps:
 def _apply_config(driver: Driver, op: OperationSpec, steps: _Steps) -> pb.ConfigChange:
     change = pb.ConfigChange()
     merge = op.config_mode in (pb.CONFIG_MODE_MERGE, pb.CONFIG_MODE_CHECK)
-    before = steps.redact(driver.running_config()) if (merge or op.diff) else ""
-    lines = missing_lines(op.config, before) if merge else list(op.config)
+    # Compared unredacted (a masked line would never match the device's); redacted on the way out.
+    running = driver.running_config() if (merge or op.diff) else ""
+    lines = missing_lines(op.config, running) if merge else list(op.config)
     change.lines.extend(map(steps.redact, lines))
     change.changed = bool(lines)
     if op.diff:
-        change.before = before
+        change.before = steps.redact(running)
     if op.config_mode == pb.CONFIG_MODE_CHECK:
         if op.diff:
-            change.after = predicted(before, lines)
+            change.after = steps.redact(predicted(running, lines))
         return change
     if lines:
         steps.run("\n".join(lines), lambda: driver.run_config(lines, op.options))

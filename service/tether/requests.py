@@ -7,20 +7,20 @@ device, and its error names the field that was wrong.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 
 from .drivers.contract import CommandOptions, ConnectionSpec, Driver, InvalidRequest
 from .parsing import ParseSpec, check_template
+from .redaction import REDACTED as REDACTED  # re-exported: callers import these from here
+from .redaction import Redactor as Redactor
 from .v1 import tether_pb2 as pb
 
 MAX_COMMANDS = 1000
 MAX_COMMAND_LENGTH = 16_384
 MAX_TARGETS = 10_000
-REDACTED = "********"
 _PARSE_KINDS = {pb.Parse.KIND_NONE: "", pb.Parse.KIND_TEXTFSM: "textfsm", pb.Parse.KIND_TTP: "ttp"}
 
 
@@ -45,24 +45,6 @@ class OperationSpec:
     @property
     def lines(self) -> tuple[str, ...]:
         return self.config + self.commands
-
-
-@dataclass(frozen=True)
-class Redactor:
-    """Replaces every secret of a request wherever it might surface (outputs, errors)."""
-
-    secrets: tuple[str, ...] = field(default=(), repr=False)
-
-    @classmethod
-    def for_specs(cls, specs: Iterable[ConnectionSpec]) -> Redactor:
-        found = {s for spec in specs for s in (spec.password, spec.secret, spec.private_key) if len(s) >= 3}
-        return cls(tuple(sorted(found, key=len, reverse=True)))
-
-    def __call__(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
 
 
 def connection_spec(

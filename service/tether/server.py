@@ -17,8 +17,9 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from . import __version__, parsing
+from . import __version__, parsing, redaction
 from .config import ConfigError, Settings, ensure_private_dir
+from .drivers import _ssh_policy
 from .drivers.registry import DriverRegistry
 from .executor import Executor
 from .jobs import JobStore
@@ -52,9 +53,11 @@ class TokenAuth(grpc.aio.ServerInterceptor):
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        metadata = dict(details.invocation_metadata or ())
-        supplied = metadata.get("authorization", "")
-        supplied_bytes = supplied.encode() if isinstance(supplied, str) else supplied
+        # Exactly one: with two, which one a proxy checked and which one we read could differ.
+        supplied = [value for key, value in details.invocation_metadata or () if key == "authorization"]
+        if len(supplied) != 1:
+            return self._deny
+        supplied_bytes = supplied[0].encode() if isinstance(supplied[0], str) else supplied[0]
         if hmac.compare_digest(supplied_bytes, self._expected):
             return await continuation(details)
         return self._deny
@@ -94,6 +97,8 @@ def _claim_socket(path: Path) -> IO[str]:
 class Tetherd:
     def __init__(self, settings: Settings, registry: DriverRegistry | None = None) -> None:
         self.settings = settings
+        _ssh_policy.configure(_ssh_policy.SshPolicy.from_settings(settings))
+        redaction.keep_config_secrets(settings.keep_config_secrets)
         self.registry = registry or DriverRegistry()
         self.pool = SessionPool(PoolLimits(max_sessions=settings.max_sessions, idle_timeout=settings.idle_timeout))
         self.store = JobStore(settings.jobs_db, max_jobs=settings.max_jobs)

@@ -20,6 +20,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from . import _ssh_policy
 from .contract import (
     CONTRACT_VERSION,
     AuthFailed,
@@ -201,6 +202,7 @@ class NetmikoDriver(Driver):
 
     def open(self) -> None:
         spec = self.spec
+        _ssh_policy.check_options(spec.options)
         params: dict[str, Any] = {
             "device_type": spec.platform,
             "host": spec.host,
@@ -216,12 +218,13 @@ class NetmikoDriver(Driver):
             "use_keys": bool(spec.private_key_file),
         }
         if spec.private_key_file:
-            params["key_file"] = spec.private_key_file
+            params["key_file"] = _ssh_policy.allowed_key_file(spec.private_key_file)
         if spec.private_key:
             params["pkey"] = _load_private_key(spec.private_key)
         params.update({k: v for k, v in spec.options.items() if k in _PASSTHROUGH})
         try:
             conn = ConnectHandler(**params, auto_connect=False)
+            _ssh_policy.apply(conn, spec)
             self._conn = conn
             try:
                 fastpath.open_session(conn, fast=self._fast)
@@ -230,8 +233,9 @@ class NetmikoDriver(Driver):
                 raise
         except NetmikoAuthenticationException as exc:
             raise AuthFailed(f"{spec.username}@{spec.target}: authentication failed") from exc
-        except NetmikoTimeoutException as exc:
-            raise ConnectFailed(f"{spec.target}: {_connect_failure(exc, spec.connect_timeout)}") from exc
+        except NetmikoTimeoutException as exc:  # netmiko's wrapper, also around a refused host key
+            failure = ConnectFailed(f"{spec.target}: {_connect_failure(exc, spec.connect_timeout)}")
+            raise _ssh_policy.host_key_failure(spec, exc) or failure from exc
         except ConnectionRefusedError as exc:
             raise ConnectFailed(f"{spec.target}: connection refused") from exc
         except ValueError as exc:  # netmiko's word for a setting it cannot use (e.g. a missing key file)
