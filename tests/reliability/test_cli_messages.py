@@ -188,6 +188,25 @@ def test_an_ssh_one_server_is_a_protocol_mismatch(tetherd: Tetherd, listener: An
     assert peer.accepted == 1  # the version says it all: no second look
 
 
+def test_dropped_syns_say_no_tcp_connection_within_connect_timeout(tetherd: Tetherd) -> None:
+    """A listener whose accept queue is full drops new SYNs, as a firewall does."""
+    with socket.socket() as full:
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        port = int(full.getsockname()[1])
+        fillers = [socket.socket() for _ in range(3)]
+        try:
+            for filler in fillers:
+                filler.setblocking(False)
+                filler.connect_ex(("127.0.0.1", port))
+            time.sleep(0.2)  # the queue fills; later SYNs get no answer
+            message, _ = connect_error(tetherd, port, connect_timeout=1.5)
+        finally:
+            for filler in fillers:
+                filler.close()
+    assert "no TCP connection within connection.connect_timeout=1.5s" in message, message
+
+
 def test_a_refused_port_says_nothing_listens(tetherd: Tetherd) -> None:
     port = free_port()
     message, _ = connect_error(tetherd, port)
@@ -243,22 +262,25 @@ def embedded_cleanup() -> Iterator[None]:
     yield
     path = default_socket()
     if local_socket_answers(path):
-        info = cli("--json", "info")
-        os.kill(int(json.loads(info.stdout)["pid"]), signal.SIGTERM)
+        os.kill(embedded_pid(), signal.SIGTERM)
         wait_until(lambda: not local_socket_answers(path), 20, what="the embedded tetherd to stop")
 
 
 NULL_DEVICE = ["--driver", "null", "-u", "ops", "--password-env", "DEVICE_PW"]
 
 
+def embedded_pid() -> int:
+    return int(json.loads(cli("--json", "info").stdout)["pid"])
+
+
 @pytest.mark.usefixtures("embedded_cleanup")
-def test_looking_commands_say_how_to_start_and_exec_starts_the_embedded_default() -> None:
+def test_looking_commands_say_how_to_start_and_working_ones_start_the_embedded_default() -> None:
     socket_path = default_socket()
-    for command in (["sessions"], ["jobs"], ["info"]):
+    for command in (["sessions"], ["info"]):
         done = cli(*command)
         assert done.returncode == 2, done
         assert f"no tetherd is running at unix:{socket_path} (the embedded default)" in done.stderr, done.stderr
-        assert "tetherd serve" in done.stderr and "tether exec and tether bulk start it" in done.stderr
+        assert "tetherd serve" in done.stderr and "tether exec, bulk and jobs start it" in done.stderr
         assert "StatusCode" not in done.stderr and "failed to connect to all addresses" not in done.stderr
     assert not local_socket_answers(socket_path), "a look must not start a service"
     refused = cli("--no-start", "exec", "edge1", "show clock", *NULL_DEVICE, env={"DEVICE_PW": "pw"})
@@ -270,6 +292,13 @@ def test_looking_commands_say_how_to_start_and_exec_starts_the_embedded_default(
     assert f"tether: started tetherd on unix:{socket_path}" in ran.stderr and "### show clock" in ran.stdout
     again = cli("exec", "edge1", "show clock", *NULL_DEVICE, env={"DEVICE_PW": "pw"})
     assert again.returncode == 0 and "started" not in again.stderr and "(reused)" in again.stderr
+
+    # The service goes away; its jobs do not, and looking them up brings it back.
+    os.kill(embedded_pid(), signal.SIGTERM)
+    wait_until(lambda: not local_socket_answers(socket_path), 20, what="the embedded tetherd to stop")
+    jobs = cli("jobs")
+    assert jobs.returncode == 0, jobs.stderr
+    assert "started tetherd" in jobs.stderr and jobs.stdout.count("succeeded") == 2, jobs.stdout
 
 
 def test_a_configured_endpoint_that_does_not_answer_says_how_to_serve_there(tmp_path: Path) -> None:
@@ -327,3 +356,14 @@ def test_output_is_netmikos_with_only_the_leading_blank_line_dropped(tetherd: Te
     assert version == raw[1] and not raw[1].startswith("\n")  # nothing else is ever touched
     assert vlan_brief == raw[2].removeprefix("\n")
     assert vlan.splitlines()[0].startswith("VLAN Name")
+
+
+def test_netmiko_advice_is_reworded_in_tethers_parameter_names() -> None:
+    from tether.drivers._connect_errors import in_tether_words
+
+    advice = "Paramiko: 'No existing session' error: try increasing 'conn_timeout'\n to 15 seconds; check the host"
+    assert in_tether_words(advice) == (
+        "Paramiko: 'No existing session' error: try increasing 'connection.connect_timeout' to 15 seconds; "
+        "check the host"  # plain English words stay as they are
+    )
+    assert "connection.platform" in in_tether_words("Unsupported 'device_type' currently supported platforms are:")

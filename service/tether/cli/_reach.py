@@ -2,8 +2,9 @@
 
 As the Ansible collection does: with no endpoint configured, commands that do work on
 devices (``exec``, ``bulk``) start the embedded default (``tether.embedded``) when
-nothing answers on its socket. Commands that only look (``sessions``, ``jobs``,
-``info``) never start a service just to show that it is empty; they, and any command
+nothing answers on its socket, and so does ``jobs``: the job store outlives the service,
+so a job is looked up after a crash. ``sessions`` and ``info`` never start a service
+just to show that it is empty; they, and any command
 pointed at a configured endpoint that does not answer, say how to start one instead
 of printing gRPC's own words.
 """
@@ -70,7 +71,7 @@ class Reach:
             if start and not self.auto_start:
                 how = "start it with: tetherd serve (or allow the CLI to: drop --no-start / TETHER_AUTO_START)"
             else:
-                how = "tether exec and tether bulk start it on demand, as the Ansible collection does; or run: tetherd serve"
+                how = "tether exec, bulk and jobs start it on demand, as the Ansible collection does; or run: tetherd serve"
             return f"no tetherd is running at {self.endpoint} (the embedded default{said}); {how}"
         if self.config.is_local:
             serve = f"tetherd serve --listen {self.endpoint}"

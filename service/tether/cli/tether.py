@@ -286,7 +286,7 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument(
         "--no-start",
         action="store_true",
-        help="never start the embedded tetherd (exec and bulk start it when no endpoint is set; "
+        help="never start the embedded tetherd (exec, bulk and jobs start it when no endpoint is set; "
         "also TETHER_AUTO_START=false)",
     )
     commands = root.add_subparsers(
@@ -358,7 +358,8 @@ def parser() -> argparse.ArgumentParser:
     jobs.add_argument("--target", metavar="HOST", help="list only jobs that ran on this target")
     jobs.add_argument("--limit", type=int, default=20, help="list at most this many jobs (default: %(default)s)")
     jobs.add_argument("--cancel", metavar="JOB_ID", help="cancel this queued or running job")
-    jobs.set_defaults(handler=cmd_jobs, starts_service=False)
+    # The job store outlives the service: looking up a job after a crash starts the embedded default.
+    jobs.set_defaults(handler=cmd_jobs, starts_service=True)
     info = commands.add_parser(
         "info", help="service version and counters", description="tetherd's version, pid and counters."
     )
