@@ -6,7 +6,8 @@ nothing timed out: a peer that closes the connection at once reads as "timeout".
 cause chain (paramiko's exception, the socket error under it) says what happened; when
 the peer accepted TCP but never produced an SSH banner, one short second look at the
 port says what it is instead (another protocol, a server closing every connection, or
-silence).
+silence). That look is one TCP connection, read for at most 1 s and 256 bytes and closed
+at once; at most 40 characters of the peer's first line reach the message.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ NETMIKO_TO_TETHER: Mapping[str, str] = {
 
 _PROBE_READ = 256  # bytes read from the port on the second look: enough for one banner line
 _PROBE_TIMEOUT = 1.0  # seconds the second look waits at most
+_QUOTED_BYTES = 40  # of the peer's first line, in the message
 _BANNER_ERRORS = ("Error reading SSH protocol banner", "Indecipherable protocol version", "Invalid SSH banner")
 _TELNET_IAC = 0xFF
 
@@ -83,8 +85,9 @@ def _refused(error: BaseException) -> bool:
 
 
 def _printable(data: bytes) -> str:
+    """The start of the peer's first line: enough to name a protocol, too little to relay a service's data."""
     line = data.split(b"\n", 1)[0].rstrip(b"\r")
-    return quote(line.decode("ascii", "backslashreplace"), 60)
+    return quote(line.decode("ascii", "backslashreplace"), _QUOTED_BYTES)
 
 
 def second_look(host: str, port: int, timeout: float) -> tuple[str, bool]:
@@ -176,4 +179,7 @@ def _other_failure(exc: BaseException, chain: list[BaseException], connect_timeo
     if ssh_error is not None:
         return f"SSH handshake failed after {elapsed:.2f}s: {in_tether_words(str(ssh_error))[:300]}"
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return f"no SSH session after {elapsed:.2f}s: {in_tether_words(lines[0]) if lines else type(exc).__name__}"
+    # Past the handshake (netmiko also raises its timeout during login): say only what it said.
+    return (
+        f"could not open the session after {elapsed:.2f}s: {in_tether_words(lines[0]) if lines else type(exc).__name__}"
+    )
