@@ -317,6 +317,21 @@ def test_a_configured_endpoint_that_does_not_answer_says_how_to_serve_there(tmp_
     assert "--tls-cert CERT --tls-key KEY --token-file TOKEN" in done.stderr
 
 
+def test_bad_command_line_values_are_one_line_not_a_traceback(tetherd: Tetherd, tmp_path: Path) -> None:
+    base = ["--endpoint", tetherd.endpoint, "exec", "edge1", "show clock", "--driver", "null", "-u", "ops"]
+    cases = {
+        ("--password-env", "PW", "--options", "{fast_cli: false}"): "--options is not valid JSON",
+        ("--password-env", "PW", "--options", "[1]"): "--options must be a JSON object",
+        ("--password-file", str(tmp_path / "missing")): f"cannot read {tmp_path / 'missing'}: No such file",
+        ("--password-env", "PW", "--parse", "ttp", "--template", "/no/such.ttp"): "cannot read /no/such.ttp",
+        ("--password-env", "NOT_SET_ANYWHERE"): "environment variable NOT_SET_ANYWHERE is not set",
+    }
+    for extra, said in cases.items():
+        done = cli(*base, *extra, env={"PW": "pw"})
+        assert done.returncode == 2 and said in done.stderr, (extra, done.stderr)
+        assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
+
+
 def test_sessions_show_the_platform_that_tells_two_sessions_to_one_host_apart(tetherd: Tetherd) -> None:
     for platform in ("alpha_os", "beta_os"):
         done = cli("--endpoint", tetherd.endpoint, "exec", "edge1", "show clock", "-p", platform, *NULL_DEVICE,

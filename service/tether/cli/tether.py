@@ -23,12 +23,29 @@ from ..v1 import tether_pb2 as pb
 from ._reach import Reach, ServiceUnreachable
 
 
+class UsageError(Exception):
+    """The command line cannot work as given; the message says why."""
+
+
+def _options(text: str | None) -> dict[str, Any] | None:
+    if not text:
+        return None
+    example = """e.g. '{"fast_cli": false}'"""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--options is not valid JSON ({exc.msg} at character {exc.pos}); {example}") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"--options must be a JSON object of option names and values, {example}")
+    return value
+
+
 def _secret(args: argparse.Namespace, kind: str, required: bool) -> str:
     env_name = getattr(args, f"{kind}_env")
     file_name = getattr(args, f"{kind}_file")
     if env_name:
         if env_name not in os.environ:
-            raise SystemExit(f"tether: environment variable {env_name} is not set")
+            raise UsageError(f"environment variable {env_name} is not set")
         return os.environ[env_name]
     if file_name:
         return Path(file_name).read_text().rstrip("\n")
@@ -47,7 +64,7 @@ def _connection(args: argparse.Namespace, host: str = "") -> dict[str, Any]:
         "password": _secret(args, "password", needs_password),
         "secret": _secret(args, "secret", False),
         "private_key_file": args.key_file,
-        "options": json.loads(args.options) if args.options else None,
+        "options": _options(args.options),
     }
 
 
@@ -375,8 +392,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with reach.client(start, announce=lambda line: print(f"tether: {line}", file=sys.stderr)) as client:
                 return int(args.handler(client, args))
-        except ServiceUnreachable as exc:
+        except (ServiceUnreachable, UsageError) as exc:
             print(f"tether: {exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:  # a file named on the command line (password, template, hosts, TLS)
+            print(f"tether: cannot read {exc.filename or 'a file'}: {exc.strerror or exc}", file=sys.stderr)
             return 2
         except TetherError as exc:
             # The embedded service may exit (idle) between the look at its socket and the call;

@@ -155,7 +155,12 @@ def describe_connect_failure(
 def _banner_failure(chain: list[BaseException], elapsed: float) -> tuple[str, str]:
     """The peer accepted TCP, then closed, reset or stayed silent instead of sending ``SSH-2.0-...``."""
     if any(isinstance(e, ConnectionResetError) for e in chain):
-        return f"the peer reset the connection during the SSH handshake after {elapsed:.2f}s, before any SSH banner", ""
+        # A peer that closes with our banner unread resets instead: the same event to the user.
+        return (
+            f"the peer closed the connection during the SSH handshake after {elapsed:.2f}s (with a reset), "
+            "before any SSH banner",
+            "",
+        )
     if any(isinstance(e, TimeoutError) for e in chain):
         return (
             f"no SSH banner received after {elapsed:.2f}s: the peer accepted the TCP connection but did not "
