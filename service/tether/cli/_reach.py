@@ -4,9 +4,8 @@ As the Ansible collection does: with no endpoint configured, commands that do wo
 devices (``exec``, ``bulk``) start the embedded default (``tether.embedded``) when
 nothing answers on its socket, and so does ``jobs``: the job store outlives the service,
 so a job is looked up after a crash. ``sessions`` and ``info`` never start a service
-just to show that it is empty; they, and any command
-pointed at a configured endpoint that does not answer, say how to start one instead
-of printing gRPC's own words.
+just to show that it is empty; they, and any command pointed at a configured endpoint
+that does not answer, say how to start one instead of printing gRPC's own words.
 """
 
 from __future__ import annotations
