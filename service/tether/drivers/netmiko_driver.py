@@ -20,6 +20,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..suggest import did_you_mean, quote
 from . import _ssh_policy
 from .contract import (
     CONTRACT_VERSION,
@@ -55,6 +56,7 @@ try:
     )
     from netmiko.ssh_dispatcher import CLASS_MAPPER
 
+    from . import _connect_errors as connect_errors
     from . import _netmiko_fastpath as fastpath
     from . import _ssh_channels as ssh_channels
 finally:
@@ -108,23 +110,6 @@ def _load_private_key(text: str) -> paramiko.PKey:
     raise InvalidRequest("connection.private_key is not a readable unencrypted SSH private key")
 
 
-def _connect_failure(exc: BaseException, timeout: float) -> str:
-    """Name the real cause netmiko wraps in its timeout (and drop its advice paragraph)."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        refused = isinstance(cause, ConnectionRefusedError) or (
-            isinstance(cause, paramiko.ssh_exception.NoValidConnectionsError)
-            and any(isinstance(e, ConnectionRefusedError) for e in cause.errors.values())
-        )
-        if refused:
-            return "connection refused"
-        if isinstance(cause, socket.gaierror):
-            return f"cannot resolve host name ({cause})"
-        cause = cause.__cause__ or cause.__context__
-    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"no SSH session within {timeout:g}s ({first_line})"
-
-
 def _prompt_pattern(base_prompt: str, prompt: str) -> str:
     """What ends a command's output: this device's prompt in any mode (exec, enable, config)."""
     prompt = prompt.strip()
@@ -176,9 +161,8 @@ class NetmikoDriver(Driver):
         if not spec.platform:
             raise InvalidRequest("connection.platform is required for netmiko (a device_type such as cisco_ios)")
         if spec.platform not in CLASS_MAPPER:
-            close = [p for p in CLASS_MAPPER if p.startswith(spec.platform.split("_")[0])][:8]
-            hint = f"; similar: {', '.join(close)}" if close else ""
-            raise InvalidRequest(f"connection.platform {spec.platform!r} is not a netmiko device_type{hint}")
+            hint = did_you_mean(spec.platform, CLASS_MAPPER)
+            raise InvalidRequest(f"connection.platform {quote(spec.platform)} is not a netmiko device_type{hint}")
         if not spec.username:
             raise InvalidRequest("connection.username is required for netmiko")
         if not (spec.password or spec.private_key or spec.private_key_file):
@@ -186,8 +170,7 @@ class NetmikoDriver(Driver):
         for name, value in spec.options.items():
             expected = _PASSTHROUGH.get(name) or _OWN.get(name)
             if expected is None:
-                known = ", ".join(sorted({*_PASSTHROUGH, *_OWN}))
-                raise InvalidRequest(f"unknown netmiko option {name!r} (known: {known})")
+                raise InvalidRequest(connect_errors.unknown_option("netmiko", name, {**_PASSTHROUGH, **_OWN}))
             if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
                 raise InvalidRequest(f"netmiko option {name!r} has the wrong type: {type(value).__name__}")
         if spec.private_key:
@@ -222,6 +205,7 @@ class NetmikoDriver(Driver):
         if spec.private_key:
             params["pkey"] = _load_private_key(spec.private_key)
         params.update({k: v for k, v in spec.options.items() if k in _PASSTHROUGH})
+        started = time.monotonic()
         try:
             conn = ConnectHandler(**params, auto_connect=False)
             _ssh_policy.apply(conn, spec)
@@ -234,12 +218,14 @@ class NetmikoDriver(Driver):
         except NetmikoAuthenticationException as exc:
             raise AuthFailed(f"{spec.username}@{spec.target}: authentication failed") from exc
         except NetmikoTimeoutException as exc:  # netmiko's wrapper, also around a refused host key
-            failure = ConnectFailed(f"{spec.target}: {_connect_failure(exc, spec.connect_timeout)}")
-            raise _ssh_policy.host_key_failure(spec, exc) or failure from exc
+            what = connect_errors.describe_connect_failure(
+                exc, spec.host, spec.port, spec.connect_timeout, time.monotonic() - started
+            )
+            raise _ssh_policy.host_key_failure(spec, exc) or ConnectFailed(f"{spec.target}: {what}") from exc
         except ConnectionRefusedError as exc:
             raise ConnectFailed(f"{spec.target}: connection refused") from exc
         except ValueError as exc:  # netmiko's word for a setting it cannot use (e.g. a missing key file)
-            detail = " ".join(str(exc).split())
+            detail = connect_errors.in_tether_words(str(exc))[:300]
             raise ConnectFailed(f"{spec.target}: netmiko refused the connection settings: {detail}") from exc
         except (socket.gaierror, *_TRANSPORT_ERRORS) as exc:
             raise ConnectFailed(f"{spec.target}: {type(exc).__name__}: {exc}") from exc
