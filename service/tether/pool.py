@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from .drivers.contract import ConnectionSpec, Driver, DriverError, SessionLost
+from .drivers.contract import ConnectFailed, ConnectionSpec, Driver, DriverError, SessionLost, SessionLostBeforeSend
 from .session import DriverHung, PinnedSession, SessionClosedBeforeRun, SessionKey
 
 T = TypeVar("T")
@@ -25,6 +25,7 @@ log = logging.getLogger("tether.pool")
 # How often a session may be found closed under a request before giving up.
 _MAX_SESSION_ATTEMPTS = 3
 _KEY_CACHE_SIZE = 4096
+_LOGIN_DETAIL_CHARS = 300
 
 
 class PoolExhausted(Exception):
@@ -47,6 +48,13 @@ class Outcome(Generic[T]):
     connect_ms: float
     run_ms: float
     queued_ms: float
+
+
+def _login_failure(target: str, exc: Exception) -> str:
+    """A driver's unexpected exception during login, in its own words, without a traceback."""
+    text = " ".join(str(exc).split())[:_LOGIN_DETAIL_CHARS]
+    log.warning("login failed", extra={"target": target, "error": type(exc).__name__})
+    return f"{target}: login failed: {type(exc).__name__}" + (f": {text}" if text else "")
 
 
 class SessionPool:
@@ -89,13 +97,24 @@ class SessionPool:
         deadline: float | None,
         pinned: bool = True,
     ) -> Outcome[T]:
-        """Run ``work`` on the session for ``spec``, opening one if needed."""
+        """Run ``work`` on the session for ``spec``, opening one if needed.
+
+        A warm session found dead before any byte of the work reached the device (the device
+        restarted since the last call) is replaced once, transparently: the result then says
+        ``reused=False``. Work that may have partly run is never repeated."""
+        retried_dead = False
         for _attempt in range(_MAX_SESSION_ATTEMPTS):
             session, reused = self._acquire(driver, spec) if pinned else (self._new(driver, spec, None), False)
             try:
                 return await self._run_on(session, reused, work, deadline)
             except SessionClosedBeforeRun:
                 self._close(session, "retired")  # a no-op when it was already closed
+                continue
+            except SessionLostBeforeSend:
+                if not reused or retried_dead:
+                    raise
+                retried_dead = True
+                self.counters["retries_after_dead_session"] += 1
                 continue
             finally:
                 if not pinned:
@@ -115,9 +134,13 @@ class SessionPool:
             if not session.opened:
                 try:
                     driver.open()
-                except DriverError:
+                except BaseException as exc:
+                    # Whatever went wrong, this session never served anything: it goes, and no
+                    # later request may take it for a warm one.
                     session.close("connect failed")
-                    raise
+                    if isinstance(exc, DriverError) or not isinstance(exc, Exception):
+                        raise
+                    raise ConnectFailed(_login_failure(session.spec.target, exc)) from exc
                 session.opened = True
                 self.counters["connections_opened"] += 1
                 times["connected"] = time.monotonic()
@@ -127,13 +150,12 @@ class SessionPool:
 
         try:
             value = await session.call(timed, deadline)
-        except SessionLost as exc:
-            self._close(session, f"lost: {exc}")
-            raise
-        except DriverError:
-            if not session.opened:
+        except DriverError as exc:
+            if not session.opened:  # the login failed (the session closed itself)
                 self.counters["connections_failed"] += 1
                 self._forget(session)
+            elif isinstance(exc, SessionLost):
+                self._close(session, f"lost: {exc}")
             raise
         except DriverHung:
             self._close(session, "hung", abort=True)

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import logging
 import queue
 import threading
 import time
@@ -26,8 +27,11 @@ from typing import Any, TypeVar
 from .drivers.contract import ConnectionSpec, Driver
 
 T = TypeVar("T")
+log = logging.getLogger("tether.session")
 
 _session_numbers = itertools.count(1)
+_ABORT_THREADS = 4
+_ABORT_THREAD_IDLE_SECONDS = 2.0
 
 
 class SessionState(StrEnum):
@@ -116,6 +120,52 @@ class _Worker:
                 future.set_exception(exc)
 
 
+class _Aborter:
+    """Runs driver aborts (severing a stuck call from outside) on a few daemon threads.
+
+    A storm of deadlines can hang many sessions at once: their aborts share at most
+    ``_ABORT_THREADS`` threads, which exit once idle, instead of one thread each.
+    """
+
+    def __init__(self, max_threads: int, idle_seconds: float) -> None:
+        self._queue: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._max_threads = max_threads
+        self._idle_seconds = idle_seconds
+        self._threads = 0
+        self._waiting = 0
+
+    def run(self, call: Callable[[], None]) -> None:
+        with self._lock:
+            self._queue.put(call)
+            if self._waiting == 0 and self._threads < self._max_threads:
+                self._threads += 1
+                threading.Thread(target=self._loop, name="tether-abort", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                self._waiting += 1
+            try:
+                call = self._queue.get(timeout=self._idle_seconds)
+            except queue.Empty:
+                with self._lock:
+                    self._waiting -= 1
+                    if self._queue.empty():  # else a call arrived while this thread counted as waiting
+                        self._threads -= 1
+                        return
+                continue
+            with self._lock:
+                self._waiting -= 1
+            try:
+                call()
+            except Exception:
+                log.exception("aborting a driver failed")
+
+
+_aborter = _Aborter(_ABORT_THREADS, _ABORT_THREAD_IDLE_SECONDS)
+
+
 class PinnedSession:
     def __init__(self, key: SessionKey, driver_class: type[Driver], spec: ConnectionSpec) -> None:
         self.id = f"s{next(_session_numbers)}-{key.fingerprint[:8]}"
@@ -187,23 +237,18 @@ class PinnedSession:
     def close(self, reason: str, abort: bool = False) -> concurrent.futures.Future[None] | None:
         """Close once; None when already closed, else a future done when the driver is closed.
 
-        Queued work behind the close finds the session closed and never runs. With
-        ``abort``, the driver is closed from a helper thread, which unblocks a call
-        stuck on the session thread."""
+        Queued work behind the close finds the session closed and never runs. The driver is
+        always closed on the session's own thread, after the call under way (if any), and the
+        thread then ends: whatever that call opened meanwhile is closed too. With ``abort``, the
+        driver is first aborted from a helper thread, which unblocks a call stuck on the session
+        thread."""
         with self._closing:
             if self.closed:
                 return None
             self.state = SessionState.CLOSED
             self.close_reason = reason
         if abort:
-            done: concurrent.futures.Future[None] = concurrent.futures.Future()
-
-            def abort_driver() -> None:
-                self.driver.close()
-                done.set_result(None)
-
-            threading.Thread(target=abort_driver, name=f"tether-abort-{self.id}", daemon=True).start()
-        else:
-            done = self._worker.submit(self.driver.close)
+            _aborter.run(self.driver.abort)
+        done = self._worker.submit(self.driver.close)
         self._worker.stop()
         return done
