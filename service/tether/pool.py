@@ -109,6 +109,8 @@ class SessionPool:
                 return await self._run_on(session, reused, work, deadline)
             except SessionClosedBeforeRun:
                 self._close(session, "retired")  # a no-op when it was already closed
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise TimeoutError("timed out waiting for a session: the ones found kept closing") from None
                 continue
             except SessionLostBeforeSend:
                 if not reused or retried_dead:

@@ -105,6 +105,9 @@ def test_a_configured_cap_bounds_switch_commands_exec_and_fetched_files(
     assert "not run" in second.error  # the retired session runs nothing more
     after = client.execute(conn(switch), ["show clock"])
     assert after.ok and not after.meta.session_reused
+    # netmiko's own read loop (fast_cli off) is capped the same way.
+    slow_path = client.execute(conn(switch, options={"fast_cli": False}), ["show running-config"])
+    assert "exceeded max_output_bytes (256 bytes)" in slow_path.results[0].error, slow_path.results[0]
 
     target = linux(sshd, private_key=sshd.private_key)
     with pytest.raises(TetherError) as error:
