@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .drivers.contract import ConnectFailed, ConnectionSpec, Driver, DriverError, SessionLost, SessionLostBeforeSend
 from .session import DriverHung, PinnedSession, SessionClosedBeforeRun, SessionKey
@@ -159,8 +159,8 @@ class SessionPool:
             elif isinstance(exc, SessionLost):
                 self._close(session, f"lost: {exc}")
             raise
-        except DriverHung:
-            self._close(session, "hung", abort=True)
+        except DriverHung as exc:
+            self._close(session, "hung", hung=exc.call)
             raise
         session.use_count += 1
         session.last_used = time.time()
@@ -206,9 +206,9 @@ class SessionPool:
         if self._sessions.get(session.key) is session:
             del self._sessions[session.key]
 
-    def _close(self, session: PinnedSession, reason: str, abort: bool = False) -> bool:
+    def _close(self, session: PinnedSession, reason: str, hung: concurrent.futures.Future[Any] | None = None) -> bool:
         self._forget(session)
-        closing = session.close(reason, abort=abort)
+        closing = session.close(reason, hung=hung)
         if closing is not None:
             self._closing.add(closing)
             closing.add_done_callback(self._closing.discard)
@@ -268,4 +268,5 @@ class SessionPool:
         except (DriverError, TimeoutError) as exc:
             session.keepalive_failures += 1
             self.counters["keepalive_failures"] += 1
-            self._close(session, f"keepalive: {exc}")
+            # A probe stuck in the driver is aborted like any hung call, or its thread would wait it out.
+            self._close(session, f"keepalive: {exc}", hung=exc.call if isinstance(exc, DriverHung) else None)

@@ -81,7 +81,13 @@ class SessionClosedBeforeRun(Exception):
 
 
 class DriverHung(TimeoutError):
-    """The deadline passed while the driver was inside a call: the session cannot be trusted."""
+    """The deadline passed while the driver was inside a call: the session cannot be trusted.
+
+    ``call`` is that call's future: only that call is aborted, never one that started after it."""
+
+    def __init__(self, message: str, call: concurrent.futures.Future[Any]) -> None:
+        super().__init__(message)
+        self.call = call
 
 
 class _Worker:
@@ -95,6 +101,7 @@ class _Worker:
         self._queue: queue.SimpleQueue[tuple[Callable[[], Any], concurrent.futures.Future[Any]] | None]
         self._queue = queue.SimpleQueue()
         self._stopped = False
+        self.current: concurrent.futures.Future[Any] | None = None  # the call running now
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
@@ -114,10 +121,13 @@ class _Worker:
             call, future = item
             if not future.set_running_or_notify_cancel():
                 continue
+            self.current = future
             try:
                 future.set_result(call())
             except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
                 future.set_exception(exc)
+            finally:
+                self.current = None
 
 
 class _Aborter:
@@ -230,24 +240,29 @@ class PinnedSession:
             # The worker marks work running before it starts, so cancel() succeeds only for queued work.
             if future.cancel():
                 raise TimeoutError("timed out waiting behind earlier work on the same session") from None
-            raise DriverHung("timed out inside the driver; the session was closed") from None
+            if future.done():  # it finished just as the deadline passed
+                return future.result()
+            raise DriverHung("timed out inside the driver; the session was closed", future) from None
         finally:
             self.queued -= 1
 
-    def close(self, reason: str, abort: bool = False) -> concurrent.futures.Future[None] | None:
+    def close(
+        self, reason: str, hung: concurrent.futures.Future[Any] | None = None
+    ) -> concurrent.futures.Future[None] | None:
         """Close once; None when already closed, else a future done when the driver is closed.
 
         Queued work behind the close finds the session closed and never runs. The driver is
         always closed on the session's own thread, after the call under way (if any), and the
-        thread then ends: whatever that call opened meanwhile is closed too. With ``abort``, the
-        driver is first aborted from a helper thread, which unblocks a call stuck on the session
-        thread."""
+        thread then ends: whatever that call opened meanwhile is closed too. With ``hung`` (a call
+        that overran its deadline) still running, the driver is first aborted from a helper
+        thread, which unblocks it. Work that started after it checked the session open before
+        the close, so it is never the one aborted."""
         with self._closing:
             if self.closed:
                 return None
             self.state = SessionState.CLOSED
             self.close_reason = reason
-        if abort:
+        if hung is not None and self._worker.current is hung:
             _aborter.run(self.driver.abort)
         done = self._worker.submit(self.driver.close)
         self._worker.stop()
