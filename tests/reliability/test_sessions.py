@@ -139,6 +139,21 @@ def test_a_device_dying_mid_operation_still_fails(tetherd: Tetherd, own_switch: 
     assert client.list_sessions() == []
 
 
+def test_a_session_dead_after_an_earlier_step_of_the_operation_is_not_retried(
+    tetherd: Tetherd, own_switch: Any
+) -> None:
+    """`exit` (its echo taken for the prompt) ends the shell: the next step finds the session dead
+    before sending, but the operation already reached the device, so it is not run again."""
+    client = tetherd.client()
+    switch = own_switch.switches[0]
+    assert client.execute(conn(switch), ["show version"]).ok
+    with pytest.raises(TetherError) as error:
+        client.execute(conn(switch), ["exit", "show version"], expect_prompt="exit")
+    assert error.value.code == "UNAVAILABLE", error.value
+    counters = tetherd.counters()
+    assert counters["connections_opened"] == 1 and "retries_after_dead_session" not in counters, counters
+
+
 @pytest.mark.slow
 def test_a_login_that_never_completes_is_classified_counted_and_discarded(tetherd: Tetherd, tmp_path: Path) -> None:
     """fake-switches' Arista model never answers netmiko's arista_eos login ('terminal width')."""
