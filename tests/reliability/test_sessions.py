@@ -62,10 +62,24 @@ def test_a_storm_of_expiring_requests_leaves_no_connection_behind(tetherd: Tethe
             return error.code
         return "OK"
 
+    peak_threads = threads_before
+    storming = True
+
+    def watch_threads() -> None:
+        nonlocal peak_threads
+        while storming:
+            peak_threads = max(peak_threads, process_footprint(tetherd)[1])
+            time.sleep(0.02)
+
+    watcher = concurrent.futures.ThreadPoolExecutor(1)
+    watching = watcher.submit(watch_threads)
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(STORM_IN_FLIGHT) as pool:
         codes = list(pool.map(one, range(STORM_CALLS)))
     storm_seconds = time.monotonic() - started
+    storming = False
+    watching.result(timeout=5)
+    watcher.shutdown()
     # UNAVAILABLE: a login the loaded simulator failed, or sessions closing under a request (by
     # other requests' deadlines) more often than the pool retries.
     assert set(codes) <= {"OK", "DEADLINE_EXCEEDED", "UNAVAILABLE"}, messages
@@ -96,7 +110,8 @@ def test_a_storm_of_expiring_requests_leaves_no_connection_behind(tetherd: Tethe
     print(
         f"storm: {STORM_CALLS} calls in {storm_seconds:.1f}s, codes "
         f"{ {c: codes.count(c) for c in set(codes)} } ({messages}), pooled {pooled}, device-side {leftover}; "
-        f"fds {fds_before}->{fds_after}, threads {threads_before}->{threads_after}; counters {tetherd.counters()}"
+        f"fds {fds_before}->{fds_after}, threads {threads_before}->{threads_after} (peak {peak_threads}); "
+        f"counters {tetherd.counters()}"
     )
     assert client.execute(target, ["show version"]).ok  # and the service still works
 
