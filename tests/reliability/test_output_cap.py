@@ -51,7 +51,6 @@ def peak_rss(daemon: Tetherd) -> Iterator[dict[str, int]]:
         watchdog.join(5)
 
 
-@pytest.mark.slow
 def test_exec_of_endless_output_fails_at_the_cap_with_bounded_memory(tetherd: Tetherd, sshd: Any) -> None:
     client = tetherd.client()
     target = linux(sshd, private_key=sshd.private_key)
@@ -73,7 +72,6 @@ def test_exec_of_endless_output_fails_at_the_cap_with_bounded_memory(tetherd: Te
     assert tetherd.counters()["connections_opened"] == 1
 
 
-@pytest.mark.slow
 def test_cli_command_of_endless_output_fails_at_the_cap_and_the_next_request_gets_a_fresh_session(
     tetherd: Tetherd, sshd: Any
 ) -> None:
