@@ -79,6 +79,9 @@ class Settings:
     max_concurrency: int = 256
     bulk_concurrency: int = 32
     max_message_bytes: int = 4 * 1024 * 1024
+    # The most output one command, exec (stdout + stderr) or fetched file may produce; past it the
+    # call fails naming this setting, an exec channel is closed, a CLI session is replaced.
+    max_output_bytes: int = 16 * 1024 * 1024
     exit_when_idle: float = 0.0  # seconds without sessions or calls before exiting; 0: never
     drain_seconds: float = 10.0
     max_jobs: int = 10_000
@@ -131,7 +134,7 @@ class Settings:
                 raise ConfigError(f"listening on TCP ({self.listen}) requires TLS: set {' and '.join(missing)}")
             if not self.resolved_token():
                 raise ConfigError(f"listening on TCP ({self.listen}) requires a bearer token: set token or token_file")
-        for name in ("max_sessions", "max_concurrency", "bulk_concurrency", "max_message_bytes"):
+        for name in ("max_sessions", "max_concurrency", "bulk_concurrency", "max_message_bytes", "max_output_bytes"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
         if self.log_format not in ("json", "text"):

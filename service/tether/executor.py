@@ -17,6 +17,7 @@ from .drivers.contract import (
     ConnectionSpec,
     Driver,
     InvalidRequest,
+    OutputLimitExceeded,
     SessionLost,
     Unsupported,
 )
@@ -64,6 +65,7 @@ def classify(exc: BaseException) -> Failure:
         (InvalidRequest, "INVALID_ARGUMENT"),
         (Unsupported, "FAILED_PRECONDITION"),
         (CommandTimeout, "DEADLINE_EXCEEDED"),
+        (OutputLimitExceeded, "RESOURCE_EXHAUSTED"),
         (CommandFailed, "FAILED_PRECONDITION"),
         (AuthFailed, "PERMISSION_DENIED"),
         (ConnectFailed, "UNAVAILABLE"),

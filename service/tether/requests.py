@@ -12,7 +12,7 @@ from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 
-from .drivers.contract import CommandOptions, ConnectionSpec, Driver, InvalidRequest
+from .drivers.contract import DEFAULT_MAX_OUTPUT_BYTES, CommandOptions, ConnectionSpec, Driver, InvalidRequest
 from .parsing import ParseSpec, check_template
 from .redaction import REDACTED as REDACTED  # re-exported: callers import these from here
 from .redaction import Redactor as Redactor
@@ -29,6 +29,7 @@ class Defaults:
     keepalive_seconds: float = 30.0
     connect_timeout: float = 15.0
     read_timeout: float = 30.0
+    max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ def connection_spec(
             options=options,
             keepalive_seconds=float(message.keepalive_seconds or defaults.keepalive_seconds),
             connect_timeout=message.connect_timeout or defaults.connect_timeout,
+            max_output_bytes=defaults.max_output_bytes,
         )
         if spec.port > 65535:
             raise InvalidRequest(f"connection.port {spec.port} is out of range")

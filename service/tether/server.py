@@ -106,7 +106,9 @@ class Tetherd:
             self.registry,
             self.pool,
             self.store,
-            Defaults(settings.keepalive_seconds, settings.connect_timeout, settings.read_timeout),
+            Defaults(
+                settings.keepalive_seconds, settings.connect_timeout, settings.read_timeout, settings.max_output_bytes
+            ),
             max_concurrency=settings.max_concurrency,
             bulk_concurrency=settings.bulk_concurrency,
             default_timeout=settings.request_timeout,

@@ -16,8 +16,9 @@ import io
 import re
 import socket
 import sys
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ..suggest import did_you_mean, quote
@@ -34,7 +35,9 @@ from .contract import (
     DriverMeta,
     ExecResult,
     InvalidRequest,
+    OutputLimitExceeded,
     SessionLost,
+    SessionLostBeforeSend,
     Unsupported,
 )
 
@@ -52,6 +55,7 @@ try:
         ConfigInvalidException,
         NetmikoAuthenticationException,
         NetmikoTimeoutException,
+        ReadException,
         ReadTimeout,
     )
     from netmiko.ssh_dispatcher import CLASS_MAPPER
@@ -59,6 +63,7 @@ try:
     from . import _connect_errors as connect_errors
     from . import _netmiko_fastpath as fastpath
     from . import _ssh_channels as ssh_channels
+    from ._read_guard import ReadGuard, quoted
 finally:
     if _skip_invoke:
         del sys.modules["invoke"]
@@ -110,6 +115,20 @@ def _load_private_key(text: str) -> paramiko.PKey:
     raise InvalidRequest("connection.private_key is not a readable unencrypted SSH private key")
 
 
+def _first_line(exc: BaseException) -> str:
+    """netmiko's message without its advice paragraph."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[0][:300] if lines else type(exc).__name__
+
+
+def _channel_alive(conn: BaseConnection) -> bool:
+    channel = conn.remote_conn
+    if not isinstance(channel, paramiko.Channel):
+        return True  # telnet or serial: no cheap check; the first write says it
+    transport = channel.get_transport()
+    return not (channel.closed or channel.eof_received) and transport is not None and transport.is_active()
+
+
 def _prompt_pattern(base_prompt: str, prompt: str) -> str:
     """What ends a command's output: this device's prompt in any mode (exec, enable, config)."""
     prompt = prompt.strip()
@@ -154,6 +173,11 @@ class NetmikoDriver(Driver):
         self._fast = bool(spec.options.get("fast_cli", True))
         self._cmd_verify = bool(spec.options.get("cmd_verify", False))
         self._read_fast = False  # decided at open: fast_cli, no echo check, a platform netmiko reads generically
+        # Every read of the session goes through the guard: output cap, and prompt failure after an abort.
+        self._reads = ReadGuard(spec.max_output_bytes)
+        self._lifecycle = threading.Lock()
+        self._closed = False  # sticky: set by the first close or abort
+        self._opening = False
 
     @classmethod
     def validate(cls, spec: ConnectionSpec) -> None:
@@ -184,6 +208,22 @@ class NetmikoDriver(Driver):
                 ) from None
 
     def open(self) -> None:
+        with self._lifecycle:
+            if self._closed:
+                raise SessionLost(f"{self.spec.target}: the session was closed before it opened")
+            self._opening = True
+        try:
+            self._open()
+        finally:
+            with self._lifecycle:
+                self._opening = False
+                closed_meanwhile = self._closed
+            if closed_meanwhile:  # close() during the open only severed the transport: finish it here
+                self._disconnect()
+        if closed_meanwhile:
+            raise SessionLost(f"{self.spec.target}: the session was closed while it was opening")
+
+    def _open(self) -> None:
         spec = self.spec
         _ssh_policy.check_options(spec.options)
         params: dict[str, Any] = {
@@ -210,6 +250,7 @@ class NetmikoDriver(Driver):
             conn = ConnectHandler(**params, auto_connect=False)
             _ssh_policy.apply(conn, spec)
             self._conn = conn
+            self._reads.install(conn)
             try:
                 fastpath.open_session(conn, fast=self._fast)
             except BaseException:
@@ -224,6 +265,11 @@ class NetmikoDriver(Driver):
             raise _ssh_policy.host_key_failure(spec, exc) or ConnectFailed(f"{spec.target}: {what}") from exc
         except ConnectionRefusedError as exc:
             raise ConnectFailed(f"{spec.target}: connection refused") from exc
+        except ReadTimeout as exc:  # logged in, but the device never showed what the platform's login waits for
+            raise ConnectFailed(
+                f"{spec.target}: the login as netmiko platform {spec.platform!r} did not complete "
+                f"({_first_line(exc)}); check connection.platform"
+            ) from exc
         except ValueError as exc:  # netmiko's word for a setting it cannot use (e.g. a missing key file)
             detail = connect_errors.in_tether_words(str(exc))[:300]
             raise ConnectFailed(f"{spec.target}: netmiko refused the connection settings: {detail}") from exc
@@ -236,7 +282,7 @@ class NetmikoDriver(Driver):
             prompt = conn.find_prompt()
         except (ValueError, ReadTimeout, *_TRANSPORT_ERRORS) as exc:
             self.close()
-            raise ConnectFailed(f"{spec.target}: could not reach a usable prompt: {exc}") from exc
+            raise ConnectFailed(f"{spec.target}: could not reach a usable prompt: {_first_line(exc)}") from exc
         self._prompt_pattern = _prompt_pattern(conn.base_prompt, prompt)
         self._read_fast = self._fast and not self._cmd_verify and fastpath.can_read_fast(conn)
 
@@ -292,19 +338,49 @@ class NetmikoDriver(Driver):
             raise CommandFailed(f"not run: the session to {self.spec.target} {self._retired}")
         return conn
 
-    def run_command(self, command: str, options: CommandOptions) -> str:
-        conn = self._check_usable()
+    def _ready_to_send(self, conn: BaseConnection) -> None:
+        """Discard earlier output and check the session is alive: nothing of the next call is sent yet,
+        so a session found dead here (the device restarted since the last call) can be replaced."""
         try:
             self._drain(conn)
+            alive = _channel_alive(conn)
+        except (ReadException, *_TRANSPORT_ERRORS) as exc:
+            raise SessionLostBeforeSend(
+                f"{self.spec.target}: session lost before sending: {type(exc).__name__}: {exc}"
+            ) from exc
+        if not alive:
+            raise SessionLostBeforeSend(f"{self.spec.target}: the session was closed by the device before sending")
+
+    @contextlib.contextmanager
+    def _capped(self, what: str) -> Iterator[None]:
+        """Count what the device prints against max_output_bytes; past it, retire the session:
+        the device may still be printing, and nothing else would ever read that output."""
+        try:
+            with self._reads.counting(what):
+                yield
+        except OutputLimitExceeded as exc:
+            self._retired = f"printed more than max_output_bytes for {what}"
+            raise OutputLimitExceeded(
+                what, exc.limit, "; the session is closed (the next request opens a fresh one)"
+            ) from None
+
+    def run_command(self, command: str, options: CommandOptions) -> str:
+        conn = self._check_usable()
+        self._ready_to_send(conn)
+        try:
             pattern = options.expect_prompt or self._prompt_pattern
-            if self._read_fast:
-                output = fastpath.send_command(conn, command, pattern, options.read_timeout)
-            else:
-                output = str(
-                    conn.send_command(
-                        command, expect_string=pattern, read_timeout=options.read_timeout, cmd_verify=self._cmd_verify
+            with self._capped(f"output of {quoted(command)}"):
+                if self._read_fast:
+                    output = fastpath.send_command(conn, command, pattern, options.read_timeout)
+                else:
+                    output = str(
+                        conn.send_command(
+                            command,
+                            expect_string=pattern,
+                            read_timeout=options.read_timeout,
+                            cmd_verify=self._cmd_verify,
+                        )
                     )
-                )
         except ReadTimeout as exc:
             # The command may still be printing: resynchronise on the prompt before anything else.
             note = self._recover(conn)
@@ -319,14 +395,15 @@ class NetmikoDriver(Driver):
 
     def run_config(self, lines: Sequence[str], options: CommandOptions) -> str:
         conn = self._check_usable()
+        self._ready_to_send(conn)
         try:
-            self._drain(conn)
-            output = conn.send_config_set(
-                list(lines),
-                read_timeout=options.read_timeout,
-                cmd_verify=True,
-                error_pattern=self._errors.pattern if self._errors else "",
-            )
+            with self._capped("output of the configuration"):
+                output = conn.send_config_set(
+                    list(lines),
+                    read_timeout=options.read_timeout,
+                    cmd_verify=True,
+                    error_pattern=self._errors.pattern if self._errors else "",
+                )
         except ReadTimeout as exc:
             note = self._recover(conn)
             raise CommandFailed(f"configuration did not complete within {options.read_timeout:g}s{note}") from exc
@@ -348,8 +425,10 @@ class NetmikoDriver(Driver):
 
     def save_config(self) -> str:
         conn = self._check_usable()
+        self._ready_to_send(conn)
         try:
-            return str(conn.save_config())
+            with self._capped("output of saving the configuration"):
+                return str(conn.save_config())
         except NotImplementedError as exc:
             raise Unsupported(f"netmiko cannot save the configuration on {self.spec.platform}") from exc
         except _TRANSPORT_ERRORS as exc:
@@ -359,13 +438,16 @@ class NetmikoDriver(Driver):
         client = self._connection().remote_conn_pre
         transport = client.get_transport() if isinstance(client, paramiko.SSHClient) else None
         if transport is None or not transport.is_active():
-            raise SessionLost(f"{self.spec.target}: SSH transport is down")
+            raise SessionLostBeforeSend(f"{self.spec.target}: SSH transport is down")
         return transport
 
     def exec_command(self, command: str, stdin: bytes, timeout: float) -> ExecResult:
-        return ssh_channels.run_exec(self._transport(), self.spec.target, command, stdin, timeout)
+        return ssh_channels.run_exec(
+            self._transport(), self.spec.target, command, stdin, timeout, self.spec.max_output_bytes
+        )
 
     def _sftp_client(self) -> paramiko.SFTPClient:
+        self._transport()  # a session found dead here has sent nothing yet
         if self._sftp is None:
             client = self._connection().remote_conn_pre
             if not isinstance(client, paramiko.SSHClient):
@@ -382,7 +464,7 @@ class NetmikoDriver(Driver):
         ssh_channels.put_file(self._sftp_client(), self.spec.target, remote_path, data, file_mode)
 
     def fetch_file(self, remote_path: str) -> bytes:
-        return ssh_channels.fetch_file(self._sftp_client(), self.spec.target, remote_path)
+        return ssh_channels.fetch_file(self._sftp_client(), self.spec.target, remote_path, self.spec.max_output_bytes)
 
     def probe(self) -> None:
         conn = self._connection()
@@ -397,6 +479,30 @@ class NetmikoDriver(Driver):
             raise SessionLost(f"{self.spec.target}: keepalive probe failed: {exc}") from exc
 
     def close(self) -> None:
+        with self._lifecycle:
+            self._closed = True
+            if self._opening:
+                # open() runs on the session's thread and disconnects what it opened once it ends;
+                # netmiko's state is not touched from here while it is being built.
+                self._sever()
+                return
+        self._disconnect()
+
+    def abort(self) -> None:
+        """Sever the SSH transport under a stuck call; the session's thread then closes the rest."""
+        with self._lifecycle:
+            self._closed = True
+        self._sever()
+
+    def _sever(self) -> None:
+        self._reads.aborted = True  # netmiko's own read loops then fail at once instead of at their timeout
+        client = getattr(self._conn, "remote_conn_pre", None)
+        transport = client.get_transport() if isinstance(client, paramiko.SSHClient) else None
+        if transport is not None:
+            with contextlib.suppress(Exception):
+                transport.close()
+
+    def _disconnect(self) -> None:
         conn, self._conn = self._conn, None
         sftp, self._sftp = self._sftp, None
         if sftp is not None:
