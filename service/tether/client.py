@@ -17,7 +17,7 @@ import grpc
 from google.protobuf.struct_pb2 import Struct
 
 from .config import default_endpoint
-from .v1 import tether_pb2 as pb
+from .v1 import messages as pb
 from .v1 import tether_pb2_grpc as pb_grpc
 
 __all__ = ["ClientConfig", "TetherClient", "TetherError", "connection_message", "pb"]

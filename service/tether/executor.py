@@ -35,7 +35,7 @@ from .requests import (
     merge_connection,
     operation_spec,
 )
-from .v1 import tether_pb2 as pb
+from .v1 import messages as pb
 
 log = logging.getLogger("tether.executor")
 T = TypeVar("T")

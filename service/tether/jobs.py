@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .v1 import tether_pb2 as pb
+from .v1 import messages as pb
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (

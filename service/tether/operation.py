@@ -19,7 +19,7 @@ from .drivers.contract import CommandFailed, Driver, DriverError, SessionLost, S
 from .parsing import parse
 from .redaction import Redactor
 from .requests import OperationSpec
-from .v1 import tether_pb2 as pb
+from .v1 import messages as pb
 
 T = TypeVar("T")
 

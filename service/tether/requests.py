@@ -16,7 +16,7 @@ from .drivers.contract import DEFAULT_MAX_OUTPUT_BYTES, CommandOptions, Connecti
 from .parsing import ParseSpec, check_template
 from .redaction import REDACTED as REDACTED  # re-exported: callers import these from here
 from .redaction import Redactor as Redactor
-from .v1 import tether_pb2 as pb
+from .v1 import messages as pb
 
 MAX_COMMANDS = 1000
 MAX_COMMAND_LENGTH = 16_384

@@ -26,11 +26,27 @@ from .jobs import JobStore
 from .pool import PoolLimits, SessionPool
 from .requests import Defaults
 from .servicer import TetherServicer
-from .v1 import tether_pb2 as pb
+from .v1 import (
+    devices_pb2,
+    devices_pb2_grpc,
+    jobs_pb2,
+    jobs_pb2_grpc,
+    service_pb2,
+    service_pb2_grpc,
+    sessions_pb2,
+    sessions_pb2_grpc,
+    tether_pb2,
+)
 from .v1 import tether_pb2_grpc as pb_grpc
 
 log = logging.getLogger("tether.server")
-SERVICE_NAME = pb.DESCRIPTOR.services_by_name["Tether"].full_name
+SERVICE_NAME = tether_pb2.DESCRIPTOR.services_by_name["Tether"].full_name
+# The domain services (tether.v1.Devices, Jobs, ...) beside the original tether.v1.Tether.
+API_SERVICE_NAMES = tuple(
+    service.full_name
+    for module in (tether_pb2, devices_pb2, jobs_pb2, sessions_pb2, service_pb2)
+    for service in module.DESCRIPTOR.services_by_name.values()
+)
 
 
 class AlreadyRunning(RuntimeError):
@@ -127,8 +143,12 @@ class Tetherd:
             interceptors.append(TokenAuth(token))
         server = grpc.aio.server(options=_server_options(settings), interceptors=interceptors)
         pb_grpc.add_TetherServicer_to_server(self.servicer, server)
+        devices_pb2_grpc.add_DevicesServicer_to_server(self.servicer, server)
+        jobs_pb2_grpc.add_JobsServicer_to_server(self.servicer, server)
+        sessions_pb2_grpc.add_SessionsServicer_to_server(self.servicer, server)
+        service_pb2_grpc.add_ServiceServicer_to_server(self.servicer, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        reflection.enable_server_reflection((SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+        reflection.enable_server_reflection((*API_SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
         if settings.is_unix:
             self._lock = _claim_socket(settings.socket_path)
             old_umask = os.umask(0o177)  # the socket file is created 0600
@@ -142,7 +162,8 @@ class Tetherd:
         self.server = server
         self.pool.start()
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
-        await self.health.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+        for name in API_SERVICE_NAMES:
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info("tetherd serving", extra={"listen": settings.listen, "version": __version__, "pid": os.getpid()})
 
     def _credentials(self) -> grpc.ServerCredentials:

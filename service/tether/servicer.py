@@ -17,7 +17,8 @@ from .executor import Executor, Failure, classify
 from .jobs import BadPageToken, JobNotFound, JobStore
 from .pool import SessionPool
 from .session import PinnedSession, SessionState
-from .v1 import tether_pb2 as pb
+from .v1 import devices_pb2_grpc, jobs_pb2_grpc, service_pb2_grpc, sessions_pb2_grpc
+from .v1 import messages as pb
 from .v1 import tether_pb2_grpc as pb_grpc
 
 log = logging.getLogger("tether.api")
@@ -61,7 +62,15 @@ def session_message(session: PinnedSession) -> pb.Session:
     )
 
 
-class TetherServicer(pb_grpc.TetherServicer):
+class TetherServicer(
+    pb_grpc.TetherServicer,
+    devices_pb2_grpc.DevicesServicer,
+    jobs_pb2_grpc.JobsServicer,
+    sessions_pb2_grpc.SessionsServicer,
+    service_pb2_grpc.ServiceServicer,
+):
+    """Serves the domain services and, with the same methods, the original ``Tether`` service."""
+
     def __init__(
         self, executor: Executor, pool: SessionPool, store: JobStore, registry: DriverRegistry, listen: str
     ) -> None:

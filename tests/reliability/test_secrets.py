@@ -24,7 +24,7 @@ import pytest
 
 from tests.harness import Tetherd
 from tether.client import TetherClient, TetherError
-from tether.v1 import tether_pb2 as pb
+from tether.v1 import messages as pb
 
 # Libraries that log SSH channel traffic or transport events.
 THIRD_PARTY_LOGGERS = ("netmiko", "paramiko", "twisted", "grpc")

@@ -15,7 +15,7 @@ import pytest
 from tests.harness import Tetherd, free_port
 from tests.tls import make_cert
 from tether.client import TetherError
-from tether.v1 import tether_pb2 as pb
+from tether.v1 import messages as pb
 from tether.v1.tether_pb2_grpc import TetherStub
 
 NULL = {"host": "null.example", "username": "u", "password": "pw"}

@@ -11,7 +11,7 @@ from tether.drivers.netmiko_driver import NetmikoDriver
 from tether.drivers.null_driver import NullDriver
 from tether.requests import Defaults, Redactor, connection_spec, merge_connection, operation_spec
 from tether.session import SessionKey
-from tether.v1 import tether_pb2 as pb
+from tether.v1 import messages as pb
 
 RUNNING = """Building configuration...
 !

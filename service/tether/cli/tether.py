@@ -19,7 +19,7 @@ from typing import Any
 from google.protobuf.json_format import MessageToDict
 
 from ..client import TetherClient, TetherError, connection_message, operation_message
-from ..v1 import tether_pb2 as pb
+from ..v1 import messages as pb
 from ._reach import Reach, ServiceUnreachable
 
 

@@ -3,7 +3,10 @@
 import grpc
 import warnings
 
-from tether.v1 import tether_pb2 as tether_dot_v1_dot_tether__pb2
+from tether.v1 import devices_pb2 as tether_dot_v1_dot_devices__pb2
+from tether.v1 import jobs_pb2 as tether_dot_v1_dot_jobs__pb2
+from tether.v1 import service_pb2 as tether_dot_v1_dot_service__pb2
+from tether.v1 import sessions_pb2 as tether_dot_v1_dot_sessions__pb2
 
 GRPC_GENERATED_VERSION = '1.66.2'
 GRPC_VERSION = grpc.__version__
@@ -36,58 +39,58 @@ class TetherStub(object):
         """
         self.Execute = channel.unary_unary(
                 '/tether.v1.Tether/Execute',
-                request_serializer=tether_dot_v1_dot_tether__pb2.ExecuteRequest.SerializeToString,
-                response_deserializer=tether_dot_v1_dot_tether__pb2.ExecuteResponse.FromString,
+                request_serializer=tether_dot_v1_dot_devices__pb2.ExecuteRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_devices__pb2.ExecuteResponse.FromString,
                 _registered_method=True)
         self.Bulk = channel.unary_stream(
                 '/tether.v1.Tether/Bulk',
-                request_serializer=tether_dot_v1_dot_tether__pb2.BulkRequest.SerializeToString,
-                response_deserializer=tether_dot_v1_dot_tether__pb2.BulkEvent.FromString,
+                request_serializer=tether_dot_v1_dot_devices__pb2.BulkRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_devices__pb2.BulkEvent.FromString,
                 _registered_method=True)
         self.GetJob = channel.unary_unary(
                 '/tether.v1.Tether/GetJob',
-                request_serializer=tether_dot_v1_dot_tether__pb2.GetJobRequest.SerializeToString,
-                response_deserializer=tether_dot_v1_dot_tether__pb2.Job.FromString,
+                request_serializer=tether_dot_v1_dot_jobs__pb2.GetJobRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_jobs__pb2.Job.FromString,
                 _registered_method=True)
         self.ListJobs = channel.unary_unary(
                 '/tether.v1.Tether/ListJobs',
-                request_serializer=tether_dot_v1_dot_tether__pb2.ListJobsRequest.SerializeToString,
-                response_deserializer=tether_dot_v1_dot_tether__pb2.ListJobsResponse.FromString,
+                request_serializer=tether_dot_v1_dot_jobs__pb2.ListJobsRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_jobs__pb2.ListJobsResponse.FromString,
                 _registered_method=True)
         self.CancelJob = channel.unary_unary(
                 '/tether.v1.Tether/CancelJob',
-                request_serializer=tether_dot_v1_dot_tether__pb2.CancelJobRequest.SerializeToString,
-                response_deserializer=tether_dot_v1_dot_tether__pb2.Job.FromString,
+                request_serializer=tether_dot_v1_dot_jobs__pb2.CancelJobRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_jobs__pb2.Job.FromString,
                 _registered_method=True)
         self.ListSessions = channel.unary_unary(
                 '/tether.v1.Tether/ListSessions',
-                request_serializer=tether_dot_v1_dot_tether__pb2.ListSessionsRequest.SerializeToString,
-                response_deserializer=tether_dot_v1_dot_tether__pb2.ListSessionsResponse.FromString,
+                request_serializer=tether_dot_v1_dot_sessions__pb2.ListSessionsRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_sessions__pb2.ListSessionsResponse.FromString,
                 _registered_method=True)
         self.CloseSession = channel.unary_unary(
                 '/tether.v1.Tether/CloseSession',
-                request_serializer=tether_dot_v1_dot_tether__pb2.CloseSessionRequest.SerializeToString,
-                response_deserializer=tether_dot_v1_dot_tether__pb2.CloseSessionResponse.FromString,
+                request_serializer=tether_dot_v1_dot_sessions__pb2.CloseSessionRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_sessions__pb2.CloseSessionResponse.FromString,
                 _registered_method=True)
         self.GetServiceInfo = channel.unary_unary(
                 '/tether.v1.Tether/GetServiceInfo',
-                request_serializer=tether_dot_v1_dot_tether__pb2.GetServiceInfoRequest.SerializeToString,
-                response_deserializer=tether_dot_v1_dot_tether__pb2.ServiceInfo.FromString,
+                request_serializer=tether_dot_v1_dot_service__pb2.GetServiceInfoRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_service__pb2.ServiceInfo.FromString,
                 _registered_method=True)
         self.PutFile = channel.unary_unary(
                 '/tether.v1.Tether/PutFile',
-                request_serializer=tether_dot_v1_dot_tether__pb2.PutFileRequest.SerializeToString,
-                response_deserializer=tether_dot_v1_dot_tether__pb2.PutFileResponse.FromString,
+                request_serializer=tether_dot_v1_dot_devices__pb2.PutFileRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_devices__pb2.PutFileResponse.FromString,
                 _registered_method=True)
         self.FetchFile = channel.unary_unary(
                 '/tether.v1.Tether/FetchFile',
-                request_serializer=tether_dot_v1_dot_tether__pb2.FetchFileRequest.SerializeToString,
-                response_deserializer=tether_dot_v1_dot_tether__pb2.FetchFileResponse.FromString,
+                request_serializer=tether_dot_v1_dot_devices__pb2.FetchFileRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_devices__pb2.FetchFileResponse.FromString,
                 _registered_method=True)
         self.Exec = channel.unary_unary(
                 '/tether.v1.Tether/Exec',
-                request_serializer=tether_dot_v1_dot_tether__pb2.ExecRequest.SerializeToString,
-                response_deserializer=tether_dot_v1_dot_tether__pb2.ExecResponse.FromString,
+                request_serializer=tether_dot_v1_dot_devices__pb2.ExecRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_devices__pb2.ExecResponse.FromString,
                 _registered_method=True)
 
 
@@ -95,15 +98,13 @@ class TetherServicer(object):
     """Missing associated documentation comment in .proto file."""
 
     def Execute(self, request, context):
-        """One operation on one target. Returns when the operation has finished.
-        """
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Bulk(self, request, context):
-        """One operation across many targets, streaming progress as it goes.
-        """
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -139,15 +140,13 @@ class TetherServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def GetServiceInfo(self, request, context):
-        """Version, uptime and the counters that show what the service did.
-        """
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def PutFile(self, request, context):
-        """File transfer over a target's session, for drivers that can (SFTP/SCP).
-        """
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -159,9 +158,7 @@ class TetherServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def Exec(self, request, context):
-        """One command in its own exec channel over the target's warm transport, for hosts
-        with a shell (SSH exec): a real exit status, standard input, separate stderr.
-        """
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -171,58 +168,58 @@ def add_TetherServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'Execute': grpc.unary_unary_rpc_method_handler(
                     servicer.Execute,
-                    request_deserializer=tether_dot_v1_dot_tether__pb2.ExecuteRequest.FromString,
-                    response_serializer=tether_dot_v1_dot_tether__pb2.ExecuteResponse.SerializeToString,
+                    request_deserializer=tether_dot_v1_dot_devices__pb2.ExecuteRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_devices__pb2.ExecuteResponse.SerializeToString,
             ),
             'Bulk': grpc.unary_stream_rpc_method_handler(
                     servicer.Bulk,
-                    request_deserializer=tether_dot_v1_dot_tether__pb2.BulkRequest.FromString,
-                    response_serializer=tether_dot_v1_dot_tether__pb2.BulkEvent.SerializeToString,
+                    request_deserializer=tether_dot_v1_dot_devices__pb2.BulkRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_devices__pb2.BulkEvent.SerializeToString,
             ),
             'GetJob': grpc.unary_unary_rpc_method_handler(
                     servicer.GetJob,
-                    request_deserializer=tether_dot_v1_dot_tether__pb2.GetJobRequest.FromString,
-                    response_serializer=tether_dot_v1_dot_tether__pb2.Job.SerializeToString,
+                    request_deserializer=tether_dot_v1_dot_jobs__pb2.GetJobRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_jobs__pb2.Job.SerializeToString,
             ),
             'ListJobs': grpc.unary_unary_rpc_method_handler(
                     servicer.ListJobs,
-                    request_deserializer=tether_dot_v1_dot_tether__pb2.ListJobsRequest.FromString,
-                    response_serializer=tether_dot_v1_dot_tether__pb2.ListJobsResponse.SerializeToString,
+                    request_deserializer=tether_dot_v1_dot_jobs__pb2.ListJobsRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_jobs__pb2.ListJobsResponse.SerializeToString,
             ),
             'CancelJob': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelJob,
-                    request_deserializer=tether_dot_v1_dot_tether__pb2.CancelJobRequest.FromString,
-                    response_serializer=tether_dot_v1_dot_tether__pb2.Job.SerializeToString,
+                    request_deserializer=tether_dot_v1_dot_jobs__pb2.CancelJobRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_jobs__pb2.Job.SerializeToString,
             ),
             'ListSessions': grpc.unary_unary_rpc_method_handler(
                     servicer.ListSessions,
-                    request_deserializer=tether_dot_v1_dot_tether__pb2.ListSessionsRequest.FromString,
-                    response_serializer=tether_dot_v1_dot_tether__pb2.ListSessionsResponse.SerializeToString,
+                    request_deserializer=tether_dot_v1_dot_sessions__pb2.ListSessionsRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_sessions__pb2.ListSessionsResponse.SerializeToString,
             ),
             'CloseSession': grpc.unary_unary_rpc_method_handler(
                     servicer.CloseSession,
-                    request_deserializer=tether_dot_v1_dot_tether__pb2.CloseSessionRequest.FromString,
-                    response_serializer=tether_dot_v1_dot_tether__pb2.CloseSessionResponse.SerializeToString,
+                    request_deserializer=tether_dot_v1_dot_sessions__pb2.CloseSessionRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_sessions__pb2.CloseSessionResponse.SerializeToString,
             ),
             'GetServiceInfo': grpc.unary_unary_rpc_method_handler(
                     servicer.GetServiceInfo,
-                    request_deserializer=tether_dot_v1_dot_tether__pb2.GetServiceInfoRequest.FromString,
-                    response_serializer=tether_dot_v1_dot_tether__pb2.ServiceInfo.SerializeToString,
+                    request_deserializer=tether_dot_v1_dot_service__pb2.GetServiceInfoRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_service__pb2.ServiceInfo.SerializeToString,
             ),
             'PutFile': grpc.unary_unary_rpc_method_handler(
                     servicer.PutFile,
-                    request_deserializer=tether_dot_v1_dot_tether__pb2.PutFileRequest.FromString,
-                    response_serializer=tether_dot_v1_dot_tether__pb2.PutFileResponse.SerializeToString,
+                    request_deserializer=tether_dot_v1_dot_devices__pb2.PutFileRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_devices__pb2.PutFileResponse.SerializeToString,
             ),
             'FetchFile': grpc.unary_unary_rpc_method_handler(
                     servicer.FetchFile,
-                    request_deserializer=tether_dot_v1_dot_tether__pb2.FetchFileRequest.FromString,
-                    response_serializer=tether_dot_v1_dot_tether__pb2.FetchFileResponse.SerializeToString,
+                    request_deserializer=tether_dot_v1_dot_devices__pb2.FetchFileRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_devices__pb2.FetchFileResponse.SerializeToString,
             ),
             'Exec': grpc.unary_unary_rpc_method_handler(
                     servicer.Exec,
-                    request_deserializer=tether_dot_v1_dot_tether__pb2.ExecRequest.FromString,
-                    response_serializer=tether_dot_v1_dot_tether__pb2.ExecResponse.SerializeToString,
+                    request_deserializer=tether_dot_v1_dot_devices__pb2.ExecRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_devices__pb2.ExecResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -250,8 +247,8 @@ class Tether(object):
             request,
             target,
             '/tether.v1.Tether/Execute',
-            tether_dot_v1_dot_tether__pb2.ExecuteRequest.SerializeToString,
-            tether_dot_v1_dot_tether__pb2.ExecuteResponse.FromString,
+            tether_dot_v1_dot_devices__pb2.ExecuteRequest.SerializeToString,
+            tether_dot_v1_dot_devices__pb2.ExecuteResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -277,8 +274,8 @@ class Tether(object):
             request,
             target,
             '/tether.v1.Tether/Bulk',
-            tether_dot_v1_dot_tether__pb2.BulkRequest.SerializeToString,
-            tether_dot_v1_dot_tether__pb2.BulkEvent.FromString,
+            tether_dot_v1_dot_devices__pb2.BulkRequest.SerializeToString,
+            tether_dot_v1_dot_devices__pb2.BulkEvent.FromString,
             options,
             channel_credentials,
             insecure,
@@ -304,8 +301,8 @@ class Tether(object):
             request,
             target,
             '/tether.v1.Tether/GetJob',
-            tether_dot_v1_dot_tether__pb2.GetJobRequest.SerializeToString,
-            tether_dot_v1_dot_tether__pb2.Job.FromString,
+            tether_dot_v1_dot_jobs__pb2.GetJobRequest.SerializeToString,
+            tether_dot_v1_dot_jobs__pb2.Job.FromString,
             options,
             channel_credentials,
             insecure,
@@ -331,8 +328,8 @@ class Tether(object):
             request,
             target,
             '/tether.v1.Tether/ListJobs',
-            tether_dot_v1_dot_tether__pb2.ListJobsRequest.SerializeToString,
-            tether_dot_v1_dot_tether__pb2.ListJobsResponse.FromString,
+            tether_dot_v1_dot_jobs__pb2.ListJobsRequest.SerializeToString,
+            tether_dot_v1_dot_jobs__pb2.ListJobsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -358,8 +355,8 @@ class Tether(object):
             request,
             target,
             '/tether.v1.Tether/CancelJob',
-            tether_dot_v1_dot_tether__pb2.CancelJobRequest.SerializeToString,
-            tether_dot_v1_dot_tether__pb2.Job.FromString,
+            tether_dot_v1_dot_jobs__pb2.CancelJobRequest.SerializeToString,
+            tether_dot_v1_dot_jobs__pb2.Job.FromString,
             options,
             channel_credentials,
             insecure,
@@ -385,8 +382,8 @@ class Tether(object):
             request,
             target,
             '/tether.v1.Tether/ListSessions',
-            tether_dot_v1_dot_tether__pb2.ListSessionsRequest.SerializeToString,
-            tether_dot_v1_dot_tether__pb2.ListSessionsResponse.FromString,
+            tether_dot_v1_dot_sessions__pb2.ListSessionsRequest.SerializeToString,
+            tether_dot_v1_dot_sessions__pb2.ListSessionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -412,8 +409,8 @@ class Tether(object):
             request,
             target,
             '/tether.v1.Tether/CloseSession',
-            tether_dot_v1_dot_tether__pb2.CloseSessionRequest.SerializeToString,
-            tether_dot_v1_dot_tether__pb2.CloseSessionResponse.FromString,
+            tether_dot_v1_dot_sessions__pb2.CloseSessionRequest.SerializeToString,
+            tether_dot_v1_dot_sessions__pb2.CloseSessionResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -439,8 +436,8 @@ class Tether(object):
             request,
             target,
             '/tether.v1.Tether/GetServiceInfo',
-            tether_dot_v1_dot_tether__pb2.GetServiceInfoRequest.SerializeToString,
-            tether_dot_v1_dot_tether__pb2.ServiceInfo.FromString,
+            tether_dot_v1_dot_service__pb2.GetServiceInfoRequest.SerializeToString,
+            tether_dot_v1_dot_service__pb2.ServiceInfo.FromString,
             options,
             channel_credentials,
             insecure,
@@ -466,8 +463,8 @@ class Tether(object):
             request,
             target,
             '/tether.v1.Tether/PutFile',
-            tether_dot_v1_dot_tether__pb2.PutFileRequest.SerializeToString,
-            tether_dot_v1_dot_tether__pb2.PutFileResponse.FromString,
+            tether_dot_v1_dot_devices__pb2.PutFileRequest.SerializeToString,
+            tether_dot_v1_dot_devices__pb2.PutFileResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -493,8 +490,8 @@ class Tether(object):
             request,
             target,
             '/tether.v1.Tether/FetchFile',
-            tether_dot_v1_dot_tether__pb2.FetchFileRequest.SerializeToString,
-            tether_dot_v1_dot_tether__pb2.FetchFileResponse.FromString,
+            tether_dot_v1_dot_devices__pb2.FetchFileRequest.SerializeToString,
+            tether_dot_v1_dot_devices__pb2.FetchFileResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -520,8 +517,8 @@ class Tether(object):
             request,
             target,
             '/tether.v1.Tether/Exec',
-            tether_dot_v1_dot_tether__pb2.ExecRequest.SerializeToString,
-            tether_dot_v1_dot_tether__pb2.ExecResponse.FromString,
+            tether_dot_v1_dot_devices__pb2.ExecRequest.SerializeToString,
+            tether_dot_v1_dot_devices__pb2.ExecResponse.FromString,
             options,
             channel_credentials,
             insecure,
