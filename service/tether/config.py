@@ -83,6 +83,8 @@ class Settings:
     max_jobs: int = 10_000
     log_level: str = "info"
     log_format: str = "json"
+    # PutFile may set setuid, setgid and sticky bits (file_mode above 0o777) only when true.
+    allow_special_file_modes: bool = False
 
     @property
     def is_unix(self) -> bool:

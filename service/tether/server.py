@@ -105,6 +105,7 @@ class Tetherd:
             max_concurrency=settings.max_concurrency,
             bulk_concurrency=settings.bulk_concurrency,
             default_timeout=settings.request_timeout,
+            allow_special_file_modes=settings.allow_special_file_modes,
         )
         self.servicer = TetherServicer(self.executor, self.pool, self.store, self.registry, settings.listen)
         self.health = health.aio.HealthServicer()
