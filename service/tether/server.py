@@ -22,6 +22,7 @@ from .config import ConfigError, Settings, ensure_private_dir
 from .drivers.registry import DriverRegistry
 from .executor import Executor
 from .jobs import JobStore
+from .malformed import MalformedRequests
 from .pool import PoolLimits, SessionPool
 from .requests import Defaults
 from .servicer import TetherServicer
@@ -115,10 +116,11 @@ class Tetherd:
 
     async def start(self) -> None:
         settings = self.settings
-        interceptors = []
+        interceptors: list[grpc.aio.ServerInterceptor] = []
         token = settings.resolved_token()
         if token:
             interceptors.append(TokenAuth(token))
+        interceptors.append(MalformedRequests())  # last: wraps the handler found for the method
         server = grpc.aio.server(options=_server_options(settings), interceptors=interceptors)
         pb_grpc.add_TetherServicer_to_server(self.servicer, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
