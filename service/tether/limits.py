@@ -33,7 +33,7 @@ MAX_TARGET_NAME = 255
 MAX_JOB_ID = 64
 MAX_SESSION_ID = 64
 MAX_PAGE_TOKEN = 256
-MAX_PAGE_SIZE = 500
+MAX_PAGE_SIZE = 500  # ListJobs: larger page sizes are clamped to it (jobs.MAX_PAGE_SIZE)
 
 # Driver options (a google.protobuf.Struct: every number is a double).
 MAX_OPTIONS = 32
