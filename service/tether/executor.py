@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -26,28 +24,12 @@ from .drivers.registry import DriverRegistry
 from .jobs import ActiveJob, JobStore
 from .operation import OperationResult, run_operation
 from .pool import Outcome, PoolExhausted, SessionPool
-from .requests import (
-    Defaults,
-    OperationSpec,
-    Redactor,
-    check_bulk,
-    check_execute,
-    check_transfer,
-    connection_spec,
-    driver_name,
-    merge_connection,
-    operation_spec,
-)
+from .requests import Defaults, OperationSpec, Redactor
 from .v1 import tether_pb2 as pb
+from .validation import RequestValidator
 
 log = logging.getLogger("tether.executor")
 T = TypeVar("T")
-_SPEC_CACHE_SIZE = 1024
-# Validation runs on its own threads, never on the event loop; a warm request whose
-# connection and operation were validated before skips the hop: its messages (at most this
-# many bytes, so serializing them for the cache key is cheap) are looked up by their bytes.
-_INLINE_VALIDATION_BYTES = 16_384
-_VALIDATION_THREADS = 2
 _HUNG_GRACE_SECONDS = 10.0
 
 
@@ -89,16 +71,6 @@ def classify(exc: BaseException) -> Failure:
     return Failure("INTERNAL", f"{type(exc).__name__}: {exc}")
 
 
-def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
-    """Keep a validated spec for small messages only: the cache stays bounded in bytes too."""
-    size = len(key) if isinstance(key, bytes) else len(key[1])
-    if size > _INLINE_VALIDATION_BYTES:
-        return
-    if len(cache) >= _SPEC_CACHE_SIZE:
-        cache.clear()
-    cache[key] = value
-
-
 def _meta(outcome: Outcome[Any]) -> pb.ExecutionMeta:
     return pb.ExecutionMeta(
         session_id=outcome.session.id,
@@ -129,90 +101,7 @@ class Executor:
         self.default_timeout = default_timeout
         self._slots = asyncio.Semaphore(max_concurrency)
         self._background: set[asyncio.Future[None]] = set()
-        self.allow_special_file_modes = allow_special_file_modes
-        self._specs: dict[tuple[str, bytes], tuple[type[Driver], ConnectionSpec, Redactor]] = {}
-        self._operations: dict[bytes, OperationSpec] = {}
-        self._validation = concurrent.futures.ThreadPoolExecutor(_VALIDATION_THREADS, "tether-validate")
-
-    async def _off_loop(self, validate: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._validation, validate)
-
-    def _spec(self, driver: str, connection: pb.Connection) -> tuple[type[Driver], ConnectionSpec, Redactor]:
-        """The driver and validated spec for a connection message (validation thread), cached by its bytes."""
-        cache_key = (driver, connection.SerializeToString(deterministic=True))
-        cached = self._specs.get(cache_key)
-        if cached is None:
-            driver_class = self.registry.get(driver_name(driver))
-            spec = connection_spec(connection, self.defaults, driver_class)
-            cached = (driver_class, spec, Redactor.for_specs([spec]))
-            _remember(self._specs, cache_key, cached)
-        return cached
-
-    def _operation(self, operation: pb.Operation) -> OperationSpec:
-        """The validated spec for an operation message (validation thread), cached by its bytes."""
-        cache_key = operation.SerializeToString(deterministic=True)
-        cached = self._operations.get(cache_key)
-        if cached is None:
-            cached = operation_spec(operation, self.defaults)
-            _remember(self._operations, cache_key, cached)
-        return cached
-
-    def _validate_execute(
-        self, request: pb.ExecuteRequest
-    ) -> tuple[type[Driver], ConnectionSpec, Redactor, OperationSpec]:
-        driver_name(request.driver)
-        check_execute(request)
-        return (*self._spec(request.driver, request.connection), self._operation(request.operation))
-
-    async def _prepare_execute(
-        self, request: pb.ExecuteRequest
-    ) -> tuple[type[Driver], ConnectionSpec, Redactor, OperationSpec]:
-        """A warm request seen before is a dict lookup here; anything else is validated off the loop."""
-        if request.ByteSize() <= _INLINE_VALIDATION_BYTES:
-            connection = self._specs.get((request.driver, request.connection.SerializeToString(deterministic=True)))
-            operation = self._operations.get(request.operation.SerializeToString(deterministic=True))
-            if connection is not None and operation is not None:
-                check_execute(request)  # a few bounded fields of a small message
-                return (*connection, operation)
-        return await self._off_loop(functools.partial(self._validate_execute, request))
-
-    def _validate_transfer(
-        self, request: pb.PutFileRequest | pb.FetchFileRequest | pb.ExecRequest
-    ) -> tuple[type[Driver], ConnectionSpec, Redactor]:
-        driver_name(request.driver)
-        check_transfer(request, self.allow_special_file_modes)
-        return self._spec(request.driver, request.connection)
-
-    async def _prepare_transfer(
-        self, request: pb.PutFileRequest | pb.FetchFileRequest | pb.ExecRequest
-    ) -> tuple[type[Driver], ConnectionSpec, Redactor]:
-        if (
-            request.connection.ByteSize() <= _INLINE_VALIDATION_BYTES
-            and len(request.driver) <= _INLINE_VALIDATION_BYTES
-        ):
-            cached = self._specs.get((request.driver, request.connection.SerializeToString(deterministic=True)))
-            if cached is not None:
-                check_transfer(request, self.allow_special_file_modes)  # bounded before any scan
-                return cached
-        return await self._off_loop(functools.partial(self._validate_transfer, request))
-
-    def _validate_bulk(
-        self, request: pb.BulkRequest
-    ) -> tuple[type[Driver], OperationSpec, list[tuple[str, ConnectionSpec]], Redactor]:
-        driver = self.registry.get(driver_name(request.driver))
-        check_bulk(request)
-        op = operation_spec(request.operation, self.defaults)
-        targets: list[tuple[str, ConnectionSpec]] = []
-        names: set[str] = set()
-        for index, target in enumerate(request.targets):
-            merged = merge_connection(request.defaults, target.connection)
-            spec = connection_spec(merged, self.defaults, driver, where=f"targets[{index}]")
-            name = target.name or spec.host
-            if name in names:
-                raise InvalidRequest(f"targets[{index}]: duplicate target name {name!r}")
-            names.add(name)
-            targets.append((name, spec))
-        return driver, op, targets, Redactor.for_specs(spec for _, spec in targets)
+        self._validate = RequestValidator(registry, defaults, allow_special_file_modes)
 
     async def _run_target(
         self,
@@ -263,7 +152,7 @@ class Executor:
             raise Failure(failure.code, message) from None
 
     async def execute(self, request: pb.ExecuteRequest) -> pb.ExecuteResponse:
-        driver, spec, redact, op = await self._prepare_execute(request)
+        driver, spec, redact, op = await self._validate.execute(request)
         job = self.store.create(
             pb.JOB_KIND_EXECUTE, driver.meta.name, [spec.target], map(redact, op.lines), dict(request.labels)
         )
@@ -292,7 +181,7 @@ class Executor:
         path_required: bool = True,
         timeout: float = 0.0,
     ) -> tuple[str, Outcome[T]]:
-        driver, spec, redact = await self._prepare_transfer(request)  # path_required: see check_transfer
+        driver, spec, redact = await self._validate.transfer(request)  # path_required: see check_transfer
         job = self.store.create(pb.JOB_KIND_EXECUTE, driver.meta.name, [spec.target], [redact(label)], {})
         outcome = await self._single(
             job, spec, redact, self._run_target(driver, spec, work, request.mode, timeout, job)
@@ -336,7 +225,7 @@ class Executor:
         return pb.FetchFileResponse(job_id=job_id, data=outcome.value, meta=_meta(outcome))
 
     async def bulk(self, request: pb.BulkRequest) -> AsyncIterator[pb.BulkEvent]:
-        driver, op, targets, redact = await self._off_loop(functools.partial(self._validate_bulk, request))
+        driver, op, targets, redact = await self._validate.bulk(request)
         job = self.store.create(
             pb.JOB_KIND_BULK, driver.meta.name, [n for n, _ in targets], map(redact, op.lines), dict(request.labels)
         )

@@ -55,7 +55,8 @@ try:
     from netmiko.ssh_dispatcher import CLASS_MAPPER
 
     from .. import safe_regex
-    from ..limits import MAX_SECONDS, quote
+    from ..limits import quote
+    from . import _netmiko_checks as netmiko_checks
     from . import _netmiko_fastpath as fastpath
     from . import _ssh_channels as ssh_channels
 finally:
@@ -96,11 +97,6 @@ _ERROR_PATTERNS: Mapping[str, str] = {
 }
 _RUNNING_CONFIG_COMMAND = "show running-config"
 _RUNNING_CONFIG_PLATFORMS = ("cisco_", "arista_", "dell_", "brocade_", "extreme_", "hp_", "ruckus_")
-# netmiko's default bypass_commands: with such a line in a set, no line's echo is verified.
-_NO_ECHO_CHECK = re.compile(r"^banner .*$")
-_SECONDS_OPTIONS = ("auth_timeout", "banner_timeout", "blocking_timeout", "session_timeout", "probe_timeout")
-_MAX_DELAY_FACTOR = 100.0
-_DISABLED_ALGORITHM_KINDS = {"ciphers", "macs", "keys", "kex", "pubkeys"}
 _TRANSPORT_ERRORS = ssh_channels.TRANSPORT_ERRORS
 _DRAIN_LIMIT = 2.0  # seconds spent at most discarding earlier output before a command
 
@@ -148,27 +144,6 @@ def _error_pattern(spec: ConnectionSpec) -> safe_regex.SafePattern | None:
     if not configured:
         return None
     return safe_regex.compile(str(configured), "netmiko option 'error_pattern'", multiline=True)
-
-
-def _check_option_ranges(options: Mapping[str, Any]) -> None:
-    """Numbers netmiko and paramiko take as seconds or factors: positive and bounded."""
-    for name in _SECONDS_OPTIONS:
-        value = options.get(name)
-        if value is not None and not 0 < value <= MAX_SECONDS:
-            raise InvalidRequest(f"netmiko option {name!r} must be between 0 and {MAX_SECONDS:g} seconds (got {value})")
-    factor = options.get("global_delay_factor")
-    if factor is not None and not 0 < factor <= _MAX_DELAY_FACTOR:
-        raise InvalidRequest(
-            f"netmiko option 'global_delay_factor' must be in (0, {_MAX_DELAY_FACTOR:g}] (got {factor})"
-        )
-    algorithms = options.get("disabled_algorithms")
-    if algorithms is not None:
-        for kind, names in algorithms.items():
-            if kind not in _DISABLED_ALGORITHM_KINDS:
-                known = ", ".join(sorted(_DISABLED_ALGORITHM_KINDS))
-                raise InvalidRequest(f"netmiko option 'disabled_algorithms' has unknown kind {quote(kind)} ({known})")
-            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-                raise InvalidRequest(f"netmiko option 'disabled_algorithms.{kind}' must be a list of names")
 
 
 class NetmikoDriver(Driver):
@@ -220,7 +195,7 @@ class NetmikoDriver(Driver):
                 raise InvalidRequest(f"unknown netmiko option {quote(name)} (known: {known})")
             if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
                 raise InvalidRequest(f"netmiko option {name!r} has the wrong type: {type(value).__name__}")
-        _check_option_ranges(spec.options)
+        netmiko_checks.check_option_ranges(spec.options)
         if spec.private_key:
             _load_private_key(spec.private_key)
         _error_pattern(spec)  # refuses a pattern RE2 cannot run
@@ -370,45 +345,11 @@ class NetmikoDriver(Driver):
             raise CommandFailed(f"{self.spec.target} rejected {command!r}: {rejected.strip()}", text)
         return text
 
-    def _send_config(self, conn: BaseConnection, lines: Sequence[str], read_timeout: float) -> str:
-        """netmiko's send_config_set, with the error pattern matched by tether (RE2), never by netmiko (re).
-
-        Platforms that keep netmiko's generic send_config_set get it one line at a time, so the
-        first line the device rejects stops the rest, as netmiko's own error_pattern check does.
-        A platform with its own send_config_set gets the whole set, then the output is checked:
-        every line was sent by then (docs/reliability.md).
-        """
-        errors = self._errors
-        if errors is None or type(conn).send_config_set is not BaseConnection.send_config_set:
-            output = str(conn.send_config_set(list(lines), read_timeout=read_timeout, cmd_verify=True))
-            if errors is not None and (error := errors.search(output)) is not None:
-                raise ConfigInvalidException(
-                    f"Invalid input detected after all lines were sent, matched error: {error}"
-                )
-            return output
-        verify_echo = not any(_NO_ECHO_CHECK.search(line) for line in lines)
-        output = str(conn.config_mode())
-        for line in lines:
-            chunk = str(
-                conn.send_config_set(
-                    [line],
-                    enter_config_mode=False,
-                    exit_config_mode=False,
-                    read_timeout=read_timeout,
-                    cmd_verify=verify_echo,
-                    bypass_commands="",
-                )
-            )
-            output += chunk
-            if (error := errors.search(chunk)) is not None:
-                raise ConfigInvalidException(f"Invalid input detected at command: {line}, matched error: {error}")
-        return output + str(conn.exit_config_mode())
-
     def run_config(self, lines: Sequence[str], options: CommandOptions) -> str:
         conn = self._check_usable()
         try:
             self._drain(conn)
-            output = self._send_config(conn, lines, options.read_timeout)
+            output = netmiko_checks.send_config(conn, lines, options.read_timeout, self._errors)
         except ReadTimeout as exc:
             note = self._recover(conn)
             raise CommandFailed(f"configuration did not complete within {options.read_timeout:g}s{note}") from exc
