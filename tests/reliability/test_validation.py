@@ -343,3 +343,28 @@ def test_a_config_error_found_by_tether_stops_at_the_first_rejected_line(stub: T
 def test_a_page_size_above_the_bound_is_clamped_as_documented(stub: TetherStub) -> None:
     stub.Execute(execute(), timeout=30)
     assert len(stub.ListJobs(pb.ListJobsRequest(page_size=2**32 - 1), timeout=30).jobs) == 1
+
+
+@pytest.mark.parametrize(
+    ("output", "pattern"),
+    [
+        ("show ver\x08\x08sw01#show version\nCisco IOS\nsw01#", r"sw01#"),
+        ("show ver\x08\x08sw01#show version\nCisco IOS\nsw01#", r"sw\d+#\s*$"),
+        ("plain echo\nbody\nsw01#", r"sw01#"),
+        ("no match \x08 here\nsw01#", r"nothing"),
+        ("\x08sw01#", r"sw01#"),
+    ],
+)
+def test_the_fast_paths_repaint_filter_matches_netmikos(output: str, pattern: str) -> None:
+    """A user's pattern never reaches netmiko's first-line filter (re): tether's (RE2) does the same."""
+    from netmiko.base_connection import BaseConnection
+
+    from tether import safe_regex
+    from tether.drivers import _netmiko_fastpath
+
+    class Channel:
+        RETURN = "\n"
+
+    expected, _ = BaseConnection._first_line_handler(Channel(), output, pattern)  # type: ignore[arg-type]
+    compiled = safe_regex.compile(pattern, "operation.expect_prompt")
+    assert _netmiko_fastpath._first_line_handler(Channel(), output, compiled) == expected  # type: ignore[arg-type]
