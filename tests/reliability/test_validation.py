@@ -318,6 +318,15 @@ def test_a_user_pattern_never_reaches_netmikos_own_reads(stub: TetherStub, switc
     operation = pb.Operation(commands=["show version"], expect_prompt=r"sw\d+#")
     message = refused(stub.Execute, execute(device, driver="netmiko", operation=operation))
     assert "expect_prompt" in message and "fast_cli is false" in message
+    # Refused before configuration changes anything: the commands that would follow it cannot run.
+    with_config = pb.Operation(
+        commands=["show version"],
+        expect_prompt=r"sw\d+#",
+        config=["interface FastEthernet0/5", "description must-not-apply"],
+    )
+    refused(stub.Execute, execute(device, driver="netmiko", operation=with_config))
+    plain = stub.Execute(execute(device, ("show running-config",), driver="netmiko"), timeout=30)
+    assert "must-not-apply" not in plain.results[0].output
     # The same pattern works on a session that reads through tether's fast path.
     device = pb.Connection(**switch_conn(switches.switches[11]))
     response = stub.Execute(execute(device, driver="netmiko", operation=operation), timeout=30)

@@ -347,6 +347,7 @@ class NetmikoDriver(Driver):
 
     def run_config(self, lines: Sequence[str], options: CommandOptions) -> str:
         conn = self._check_usable()
+        self._expected(options)  # an expect_prompt this session cannot honour is refused before any change
         try:
             self._drain(conn)
             output = netmiko_checks.send_config(conn, lines, options.read_timeout, self._errors)
