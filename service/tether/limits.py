@@ -70,18 +70,23 @@ def quote(value: object, limit: int = QUOTE_LIMIT) -> str:
     return f"{text[:limit]!r}... ({len(text)} characters)"
 
 
-def check_length(field: str, value: str | bytes, limit: int) -> None:
+def _shown(value: str | bytes, secret: bool) -> str:
+    return "" if secret else f": {quote(value)}"
+
+
+def check_length(field: str, value: str | bytes, limit: int, secret: bool = False) -> None:
+    """At most ``limit`` characters; a ``secret`` value is never quoted back."""
     if len(value) > limit:
-        raise InvalidRequest(f"{field} is {len(value)} characters long; at most {limit}: {quote(value)}")
+        raise InvalidRequest(f"{field} is {len(value)} characters long; at most {limit}{_shown(value, secret)}")
 
 
-def check_text(field: str, value: str, limit: int, line_breaks: bool = False) -> None:
-    """Bounded text with no NUL (and, unless allowed, no line break)."""
-    check_length(field, value, limit)
+def check_text(field: str, value: str, limit: int, line_breaks: bool = False, secret: bool = False) -> None:
+    """Bounded text with no NUL (and, unless allowed, no line break); a ``secret`` is never quoted back."""
+    check_length(field, value, limit, secret)
     if "\0" in value:
-        raise InvalidRequest(f"{field} contains a NUL character: {quote(value)}")
+        raise InvalidRequest(f"{field} contains a NUL character{_shown(value, secret)}")
     if not line_breaks and ("\n" in value or "\r" in value):
-        raise InvalidRequest(f"{field} contains a line break: {quote(value)}")
+        raise InvalidRequest(f"{field} contains a line break{_shown(value, secret)}")
 
 
 def check_seconds(field: str, value: float, maximum: float = MAX_SECONDS) -> float:

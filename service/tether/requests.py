@@ -147,9 +147,9 @@ def _check_connection_fields(message: pb.Connection) -> None:
     check_text("connection.host", message.host, MAX_HOST)
     check_text("connection.platform", message.platform, MAX_PLATFORM)
     check_text("connection.username", message.username, MAX_USERNAME)
-    check_text("connection.password", message.password, MAX_SECRET, line_breaks=True)
-    check_text("connection.secret", message.secret, MAX_SECRET, line_breaks=True)
-    check_length("connection.private_key", message.private_key, MAX_PRIVATE_KEY)
+    check_text("connection.password", message.password, MAX_SECRET, line_breaks=True, secret=True)
+    check_text("connection.secret", message.secret, MAX_SECRET, line_breaks=True, secret=True)
+    check_length("connection.private_key", message.private_key, MAX_PRIVATE_KEY, secret=True)
     check_text("connection.private_key_file", message.private_key_file, MAX_PATH)
     if message.port > 65535:
         raise InvalidRequest(f"connection.port {message.port} is out of range (1 to 65535; 0: the driver default)")

@@ -377,3 +377,12 @@ def test_the_fast_paths_repaint_filter_matches_netmikos(output: str, pattern: st
     expected, _ = BaseConnection._first_line_handler(Channel(), output, pattern)  # type: ignore[arg-type]
     compiled = safe_regex.compile(pattern, "operation.expect_prompt")
     assert _netmiko_fastpath._first_line_handler(Channel(), output, compiled) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("field", ["password", "secret", "private_key"])
+def test_a_refused_secret_is_never_quoted_back(stub: TetherStub, field: str) -> None:
+    marker = "Sekr1t-marker"
+    connection = pb.Connection(host="null.example", username="u")
+    setattr(connection, field, marker + ("\0" if field != "private_key" else "k" * 70_000))
+    message = refused(stub.Execute, execute(connection))
+    assert f"connection.{field}" in message and "Sekr1t" not in message
