@@ -10,6 +10,7 @@ the message type, before the servicer runs.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -58,6 +59,14 @@ def _wrap(method: str, handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMeth
         return handler._replace(request_deserializer=lenient, unary_unary=unary_unary)  # type: ignore[attr-defined,no-any-return]
     if handler.unary_stream is not None:
         stream: Any = handler.unary_stream
+        if not inspect.isasyncgenfunction(stream):  # a coroutine that writes with context.write()
+
+            async def unary_stream_writer(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+                if isinstance(request, Unparsable):
+                    await _refuse(method, request, context)
+                return await stream(request, context)
+
+            return handler._replace(request_deserializer=lenient, unary_stream=unary_stream_writer)  # type: ignore[attr-defined,no-any-return]
 
         async def unary_stream(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
             if isinstance(request, Unparsable):

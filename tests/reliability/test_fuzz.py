@@ -419,3 +419,35 @@ def test_raw_bytes_on_the_socket_leave_the_service_answering(tetherd: Tetherd) -
         assert answers_a_good_request(channel), payload[:40]
     assert "Traceback" not in tetherd.log()
     channel.close()
+
+
+def test_unparsable_bytes_are_invalid_argument_on_every_service(tetherd: Tetherd) -> None:
+    """tether's own RPCs, health (Check, and Watch, a streaming writer) and reflection keep working."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    channel = grpc.insecure_channel(tetherd.endpoint)
+    health = health_pb2_grpc.HealthStub(channel)
+    assert health.Check(health_pb2.HealthCheckRequest(), timeout=10).status == health_pb2.HealthCheckResponse.SERVING
+    watch = health.Watch(health_pb2.HealthCheckRequest(), timeout=10)
+    assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+    watch.cancel()
+    reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
+    listing = reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+    assert "tether.v1.Tether" in {s.name for s in next(listing).list_services_response.service}
+    not_utf8 = b"\x0a\x02\xff\xfe"
+    for path, streaming in [
+        ("/tether.v1.Tether/Execute", False),
+        ("/tether.v1.Tether/Bulk", True),
+        ("/grpc.health.v1.Health/Check", False),
+        ("/grpc.health.v1.Health/Watch", True),
+    ]:
+        with pytest.raises(grpc.RpcError) as error:
+            if streaming:
+                list(channel.unary_stream(path)(not_utf8, timeout=10))
+            else:
+                channel.unary_unary(path)(not_utf8, timeout=10)
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT, path  # type: ignore[attr-defined]
+        assert "not a valid message" in error.value.details()  # type: ignore[attr-defined]
+    assert "Traceback" not in tetherd.log()
+    channel.close()
