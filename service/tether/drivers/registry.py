@@ -14,7 +14,8 @@ from __future__ import annotations
 import threading
 from importlib.metadata import EntryPoint, entry_points
 
-from ..suggest import did_you_mean, quote
+from ..limits import quote
+from ..suggest import did_you_mean
 from .contract import CONTRACT_VERSION, Driver, InvalidRequest
 
 ENTRY_POINT_GROUP = "tether.drivers"
