@@ -93,6 +93,8 @@ class Settings:
     known_hosts: str = ""  # empty: known_hosts in state_dir
     host_key_policy: str = "accept-new"  # strict | accept-new | off
     keep_config_secrets: bool = False  # results and job records keep secret config lines (logs never do)
+    # PutFile may set setuid, setgid and sticky bits (file_mode above 0o777) only when true.
+    allow_special_file_modes: bool = False
 
     @property
     def is_unix(self) -> bool:

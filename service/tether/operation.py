@@ -8,14 +8,18 @@ lines are sent (or, in CHECK, only reported).
 from __future__ import annotations
 
 import functools
+import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from google.protobuf import json_format
+
 from .configdiff import missing_lines, predicted
-from .drivers.contract import CommandFailed, Driver, DriverError, SessionLost, SessionLostBeforeSend
+from .drivers.capabilities import Commands, ConfigLines, RunningConfig, SaveConfig, use
+from .drivers.contract import CommandFailed, Driver, DriverError, SessionLost, SessionLostBeforeSend, Structured
 from .parsing import parse
 from .redaction import Redactor
 from .requests import OperationSpec
@@ -54,7 +58,7 @@ class _Steps:
                 raise
             raise SessionLost(str(exc)) from exc
 
-    def run(self, label: str, call: Callable[[], str]) -> str | None:
+    def run(self, label: str, call: Callable[[], str | Structured]) -> str | None:
         result = pb.CommandResult(command=self.redact(label))
         self.results.append(result)
         if self.cancelled.is_set() or (self.failed and self.op.stop_on_error):
@@ -70,16 +74,22 @@ class _Steps:
             return None
         finally:
             result.duration_ms = (time.perf_counter() - started) * 1000
-        result.output = self.redact(output)
+        if isinstance(output, Structured):
+            data = self.redact.redact_data(output.data)
+            json_format.ParseDict(data, result.data)
+            result.output = self.redact(output.text) if output.text else json.dumps(data, indent=2, sort_keys=True)
+        else:
+            result.output = self.redact(output)
         result.status = pb.RESULT_STATUS_OK
         return result.output
 
 
 def _apply_config(driver: Driver, op: OperationSpec, steps: _Steps) -> pb.ConfigChange:
+    running_config = use(driver, RunningConfig).running_config
     change = pb.ConfigChange()
     merge = op.config_mode in (pb.CONFIG_MODE_MERGE, pb.CONFIG_MODE_CHECK)
     # Compared unredacted (a masked line would never match the device's); redacted on the way out.
-    running = steps.device(driver.running_config) if (merge or op.diff) else ""
+    running = steps.device(running_config) if (merge or op.diff) else ""
     lines = missing_lines(op.config, running) if merge else list(op.config)
     change.lines.extend(map(steps.redact, lines))
     change.changed = bool(lines)
@@ -90,11 +100,11 @@ def _apply_config(driver: Driver, op: OperationSpec, steps: _Steps) -> pb.Config
             change.after = steps.redact(predicted(running, lines))
         return change
     if lines:
-        steps.run("\n".join(lines), lambda: driver.run_config(lines, op.options))
+        steps.run("\n".join(lines), lambda: use(driver, ConfigLines).run_config(lines, op.options))
     if op.save and change.changed and not steps.failed:
-        change.saved = steps.run("save", driver.save_config) is not None
+        change.saved = steps.run("save", use(driver, SaveConfig).save_config) is not None
     if op.diff:
-        change.after = steps.redact(steps.device(driver.running_config))
+        change.after = steps.redact(steps.device(running_config))
     return change
 
 
@@ -104,12 +114,14 @@ def run_operation(driver: Driver, op: OperationSpec, cancelled: threading.Event,
     if op.config:
         outcome.config = _apply_config(driver, op, steps)
     elif op.save and op.config_mode != pb.CONFIG_MODE_CHECK:
-        steps.run("save", driver.save_config)
+        steps.run("save", use(driver, SaveConfig).save_config)
     for command in op.commands:
-        output = steps.run(command, functools.partial(driver.run_command, command, op.options))
+        output = steps.run(command, functools.partial(use(driver, Commands).run_command, command, op.options))
         if output is not None and op.parse.kind:
             try:
-                steps.results[-1].parsed_json = parse(op.parse, driver.spec.platform, command, output)
+                parsed = parse(op.parse, driver.spec.platform, command, output)
+                steps.results[-1].parsed_json = parsed  # kept for clients built before `data`
+                json_format.Parse(parsed, steps.results[-1].data)
             except (ValueError, DriverError) as exc:
                 steps.results[-1].status = pb.RESULT_STATUS_FAILED
                 steps.results[-1].error = f"parse: {exc}"

@@ -22,8 +22,9 @@ import dataclasses
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .drivers.contract import ConnectionSpec, ExecResult
 
@@ -197,14 +198,13 @@ class Redactor:
     @classmethod
     def for_specs(cls, specs: Iterable[ConnectionSpec]) -> Redactor:
         specs = list(specs)
-        found = {
-            s for spec in specs for s in (spec.password, spec.secret, spec.private_key) if len(s) >= _MIN_SECRET_LENGTH
-        }
+        found = {s for spec in specs for s in spec.secrets() if len(s) >= _MIN_SECRET_LENGTH}
         # A key's text also travels line by line (a key file printed by a command): each long line is a secret too.
         found |= {
             line.strip()
-            for spec in specs
-            for line in spec.private_key.splitlines()
+            for secret in found.copy()
+            if "\n" in secret
+            for line in secret.splitlines()
             if len(line.strip()) >= 16 and not line.startswith("-----")
         }
         _memory.remember(found)
@@ -219,6 +219,16 @@ class Redactor:
             for family in self.families:
                 text = mask_config_secrets(text, family)
         return text
+
+    def redact_data(self, value: Any) -> Any:
+        """Structured data (getter results, eAPI JSON) with every string, key or value, redacted."""
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, Mapping):
+            return {self(str(key)): self.redact_data(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.redact_data(item) for item in value]
+        return value
 
     def redact_bytes(self, data: bytes) -> bytes:
         """Connection secrets out of raw output (exec stdout/stderr); config masking needs text."""

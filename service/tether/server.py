@@ -23,6 +23,7 @@ from .drivers import _ssh_policy
 from .drivers.registry import DriverRegistry
 from .executor import Executor
 from .jobs import JobStore
+from .malformed import MalformedRequests
 from .pool import PoolLimits, SessionPool
 from .requests import Defaults
 from .servicer import TetherServicer
@@ -128,6 +129,7 @@ class Tetherd:
             max_concurrency=settings.max_concurrency,
             bulk_concurrency=settings.bulk_concurrency,
             default_timeout=settings.request_timeout,
+            allow_special_file_modes=settings.allow_special_file_modes,
         )
         self.servicer = TetherServicer(self.executor, self.pool, self.store, self.registry, settings.listen)
         self.health = health.aio.HealthServicer()
@@ -137,10 +139,11 @@ class Tetherd:
 
     async def start(self) -> None:
         settings = self.settings
-        interceptors = []
+        interceptors: list[grpc.aio.ServerInterceptor] = []
         token = settings.resolved_token()
         if token:
             interceptors.append(TokenAuth(token))
+        interceptors.append(MalformedRequests())  # last: wraps the handler found for the method
         server = grpc.aio.server(options=_server_options(settings), interceptors=interceptors)
         pb_grpc.add_TetherServicer_to_server(self.servicer, server)
         devices_pb2_grpc.add_DevicesServicer_to_server(self.servicer, server)

@@ -56,7 +56,7 @@ class SessionKey:
 
     @classmethod
     def for_spec(cls, driver: type[Driver], spec: ConnectionSpec, process_secret: bytes) -> SessionKey:
-        credentials = "\0".join((spec.password, spec.private_key, spec.private_key_file, spec.secret))
+        credentials = "\0".join((*spec.secrets(), spec.private_key_file, spec.tls_client_cert))
         digest = hmac.new(process_secret, credentials.encode(), hashlib.sha256).hexdigest()
         options = json.dumps(dict(driver.session_options(spec)), sort_keys=True, default=str)
         return cls(

@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from difflib import SequenceMatcher
 
-__all__ = ["closest", "did_you_mean", "quote"]
+__all__ = ["closest", "did_you_mean"]
 
 MAX_SUGGESTIONS = 3
 _CUTOFF = 0.6  # below this, a name is no longer a plausible typo of the other
 _PART_SCORE = 0.75  # "ios" for cisco_ios: as good as a fair typo, below a close one
 _MAX_COMPARED = 64  # a longer input is not a typo of a short name: spend nothing on it
-_QUOTE_LIMIT = 64
 
 
 def _normal(name: str) -> str:
@@ -53,10 +52,3 @@ def did_you_mean(word: str, known: Iterable[str]) -> str:
         return ""
     best, *others = names
     return f"; did you mean {best}" + (f" (or {', '.join(others)})?" if others else "?")
-
-
-def quote(value: str, limit: int = _QUOTE_LIMIT) -> str:
-    """``value`` for an error message: repr of at most ``limit`` characters, saying how long it was."""
-    if len(value) <= limit:
-        return repr(value)
-    return f"{value[:limit]!r}... ({len(value)} characters)"

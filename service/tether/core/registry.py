@@ -14,6 +14,7 @@ A third-party package adds one by declaring, in its pyproject.toml::
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Mapping
 from importlib.metadata import EntryPoint, entry_points
@@ -65,7 +66,7 @@ class PluginRegistry(Generic[P]):
             except PluginRefused as exc:
                 self._refused[name] = str(exc)
                 raise
-            except Exception as exc:  # noqa: BLE001 - a broken third-party package must not take the service down
+            except Exception as exc:
                 self._refused[name] = f"{self.kind} {name!r} could not be loaded: {type(exc).__name__}: {exc}"
                 raise PluginRefused(self._refused[name]) from exc
             self._loaded[name] = plugin
@@ -74,9 +75,7 @@ class PluginRegistry(Generic[P]):
     def load_all(self) -> tuple[dict[str, P], dict[str, str]]:
         """Every plugin this registry can serve, and why the others are refused (for publishing)."""
         for name in self.names():
-            try:
+            with contextlib.suppress(InvalidRequest):  # recorded in _refused
                 self.get(name)
-            except InvalidRequest:
-                pass
         with self._lock:
             return dict(self._loaded), dict(self._refused)

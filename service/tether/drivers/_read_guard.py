@@ -15,13 +15,6 @@ from netmiko.base_connection import BaseConnection
 
 from .contract import OutputLimitExceeded
 
-_QUOTED_CHARS = 60
-
-
-def quoted(text: str) -> str:
-    """``text`` for an error message: a bounded prefix, repr-quoted."""
-    return repr(text) if len(text) <= _QUOTED_CHARS else repr(text[:_QUOTED_CHARS]) + "..."
-
 
 def _size(data: str) -> int:
     return len(data) if data.isascii() else len(data.encode("utf-8", "surrogatepass"))

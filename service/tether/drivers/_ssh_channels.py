@@ -11,6 +11,7 @@ import time
 
 import paramiko
 
+from ..limits import quote
 from .contract import (
     CommandFailed,
     CommandTimeout,
@@ -25,11 +26,6 @@ TRANSPORT_ERRORS = (OSError, EOFError, paramiko.SSHException)
 
 
 _CHUNK = 65536
-_QUOTED_CHARS = 60
-
-
-def _quoted(text: str) -> str:
-    return repr(text) if len(text) <= _QUOTED_CHARS else repr(text[:_QUOTED_CHARS]) + "..."
 
 
 def run_exec(
@@ -56,7 +52,7 @@ def run_exec(
         def within_cap() -> None:
             if len(stdout) + len(stderr) > max_output_bytes:
                 raise OutputLimitExceeded(
-                    f"output of {_quoted(command)}", max_output_bytes, "; its exec channel was closed"
+                    f"output of {quote(command)}", max_output_bytes, "; its exec channel was closed"
                 )
 
         deadline = time.monotonic() + timeout
@@ -99,7 +95,7 @@ def put_file(sftp: paramiko.SFTPClient, target: str, remote_path: str, data: byt
 
 
 def fetch_file(sftp: paramiko.SFTPClient, target: str, remote_path: str, max_output_bytes: int) -> bytes:
-    what = f"file {_quoted(remote_path)}"
+    what = f"file {quote(remote_path)}"
     try:
         with sftp.open(remote_path, "rb") as remote:
             size = remote.stat().st_size

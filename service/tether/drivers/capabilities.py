@@ -13,10 +13,12 @@ what it does; a driver that cannot do something simply does not implement it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
-from .contract import Capability, CommandOptions, ExecResult, Structured
+from .contract import Capability, CommandOptions, ConnectionSpec, Driver, ExecResult, MissingCapability, Structured
+
+Interface = TypeVar("Interface")
 
 
 class Commands(ABC):
@@ -127,10 +129,24 @@ def missing_methods(driver_class: type, capabilities: frozenset[Capability]) -> 
     missing: dict[Capability, list[str]] = {}
     for capability in capabilities:
         names = sorted(n for n in _methods(INTERFACES[capability]) if not callable(getattr(driver_class, n, None)))
-        if capability is Capability.COMMIT_CONFIRM and getattr(driver_class, "confirm_commit", None) is getattr(
-            ConfigCandidate, "confirm_commit"
+        if (
+            capability is Capability.COMMIT_CONFIRM
+            and getattr(driver_class, "confirm_commit", None) is ConfigCandidate.confirm_commit
         ):
             names.append("confirm_commit")
         if names:
             missing[capability] = names
     return missing
+
+
+def require(driver_class: type[Driver], spec: ConnectionSpec, needed: frozenset[Capability]) -> None:
+    """Refuse, before any I/O, a request needing what this driver cannot do for this target."""
+    missing = needed - driver_class.capabilities_for(spec)
+    if missing:
+        raise MissingCapability(driver_class.meta.name, spec.platform, missing)
+
+
+def use(driver: Driver, interface: Callable[..., Interface]) -> Interface:
+    """The driver seen through one capability interface. Validation has already checked the
+    capability (:func:`require`); contract 1 drivers implement the methods without the base class."""
+    return cast(Interface, driver)

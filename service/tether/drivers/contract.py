@@ -62,8 +62,7 @@ class Secret(str):
         return "Secret('********')" if self else "Secret('')"
 
 
-def _secret(doc: str) -> Any:
-    return field(default=Secret(""), repr=False, metadata={"secret": True, "doc": doc})
+_SECRET = {"secret": True}
 
 
 @dataclass(frozen=True)
@@ -95,12 +94,12 @@ class ConnectionSpec:
     port: int
     platform: str = ""
     username: str = ""
-    password: Secret = _secret("login password")
-    private_key: Secret = _secret("PEM text of an SSH private key")
+    password: Secret = field(default=Secret(""), repr=False, metadata=_SECRET)
+    private_key: Secret = field(default=Secret(""), repr=False, metadata=_SECRET)
     private_key_file: str = ""
-    secret: Secret = _secret("enable / privilege-escalation password")
-    api_token: Secret = _secret("bearer token of an HTTP API")
-    tls_client_key: Secret = _secret("PEM key of an HTTPS client certificate")
+    secret: Secret = field(default=Secret(""), repr=False, metadata=_SECRET)
+    api_token: Secret = field(default=Secret(""), repr=False, metadata=_SECRET)
+    tls_client_key: Secret = field(default=Secret(""), repr=False, metadata=_SECRET)
     tls_client_cert: str = ""
     options: Mapping[str, Any] = field(default_factory=dict)
     keepalive_seconds: float = 30.0

@@ -21,10 +21,11 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from ..suggest import did_you_mean, quote
+from ..limits import quote
+from ..suggest import did_you_mean
 from . import _ssh_policy
+from .capabilities import Commands, ConfigLines, ExecChannel, FileTransfer, RunningConfig, SaveConfig
 from .contract import (
-    CONTRACT_VERSION,
     AuthFailed,
     Capability,
     CommandFailed,
@@ -60,10 +61,12 @@ try:
     )
     from netmiko.ssh_dispatcher import CLASS_MAPPER
 
+    from .. import safe_regex
     from . import _connect_errors as connect_errors
+    from . import _netmiko_checks as netmiko_checks
     from . import _netmiko_fastpath as fastpath
     from . import _ssh_channels as ssh_channels
-    from ._read_guard import ReadGuard, quoted
+    from ._read_guard import ReadGuard
 finally:
     if _skip_invoke:
         del sys.modules["invoke"]
@@ -138,29 +141,36 @@ def _prompt_pattern(base_prompt: str, prompt: str) -> str:
     return re.escape(base_prompt) + r"[^\r\n]{0,64}[>#$%]\s*$"
 
 
-def _error_pattern(spec: ConnectionSpec) -> re.Pattern[str] | None:
+def _error_pattern(spec: ConnectionSpec) -> safe_regex.SafePattern | None:
+    """What marks a device error in output (multiline), always matched in linear time (RE2)."""
     configured = spec.options.get("error_pattern")
     if configured is None:
         configured = next((p for prefix, p in _ERROR_PATTERNS.items() if spec.platform.startswith(prefix)), "")
-    return re.compile(str(configured), re.MULTILINE) if configured else None
+    if not configured:
+        return None
+    return safe_regex.compile(str(configured), "netmiko option 'error_pattern'", multiline=True)
 
 
-class NetmikoDriver(Driver):
+_BASE_CAPABILITIES = frozenset({Capability.COMMANDS, Capability.CONFIG, Capability.SAVE_CONFIG})
+# Hosts with a shell take SSH exec channels and SFTP (what tether.fleet.pinned uses for modules).
+_SHELL_CAPABILITIES = frozenset({Capability.EXEC, Capability.FILE_TRANSFER})
+
+
+def _platform_capabilities(platform: str) -> frozenset[Capability]:
+    capabilities = set(_BASE_CAPABILITIES)
+    if platform.startswith(_RUNNING_CONFIG_PLATFORMS):
+        capabilities.add(Capability.RUNNING_CONFIG)
+    if "linux" in platform:
+        capabilities |= _SHELL_CAPABILITIES
+    return frozenset(capabilities)
+
+
+class NetmikoDriver(Driver, Commands, ConfigLines, RunningConfig, SaveConfig, ExecChannel, FileTransfer):
     meta = DriverMeta(
         name="netmiko",
-        contract_version=CONTRACT_VERSION,
-        version="1.0",
+        version="2.0",
         description="CLI over SSH through netmiko (device_type = connection.platform)",
-        capabilities=frozenset(
-            {
-                Capability.COMMANDS,
-                Capability.CONFIG,
-                Capability.RUNNING_CONFIG,
-                Capability.SAVE_CONFIG,
-                Capability.FILE_TRANSFER,
-                Capability.EXEC,
-            }
-        ),
+        capabilities=_BASE_CAPABILITIES,
     )
 
     def __init__(self, spec: ConnectionSpec) -> None:
@@ -180,6 +190,18 @@ class NetmikoDriver(Driver):
         self._opening = False
 
     @classmethod
+    def capabilities_for(cls, spec: ConnectionSpec) -> frozenset[Capability]:
+        return _platform_capabilities(spec.platform)
+
+    @classmethod
+    def platform_capabilities(cls) -> Mapping[str, frozenset[Capability]]:
+        return {
+            platform: capabilities
+            for platform in sorted(CLASS_MAPPER)
+            if (capabilities := _platform_capabilities(platform)) != _BASE_CAPABILITIES
+        }
+
+    @classmethod
     def validate(cls, spec: ConnectionSpec) -> None:
         super().validate(spec)
         if not spec.platform:
@@ -197,15 +219,10 @@ class NetmikoDriver(Driver):
                 raise InvalidRequest(connect_errors.unknown_option("netmiko", name, {**_PASSTHROUGH, **_OWN}))
             if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
                 raise InvalidRequest(f"netmiko option {name!r} has the wrong type: {type(value).__name__}")
+        netmiko_checks.check_option_ranges(spec.options)
         if spec.private_key:
             _load_private_key(spec.private_key)
-        if spec.options.get("error_pattern"):
-            try:
-                re.compile(str(spec.options["error_pattern"]))
-            except re.error as exc:
-                raise InvalidRequest(
-                    f"netmiko option 'error_pattern' is not a valid regular expression: {exc}"
-                ) from None
+        _error_pattern(spec)  # refuses a pattern RE2 cannot run
 
     def open(self) -> None:
         with self._lifecycle:
@@ -364,15 +381,32 @@ class NetmikoDriver(Driver):
                 what, exc.limit, "; the session is closed (the next request opens a fresh one)"
             ) from None
 
+    def _expected(self, options: CommandOptions) -> str | safe_regex.SafePattern:
+        """What ends a command's output: the user's pattern (linear-time), else the session prompt."""
+        if not options.expect_prompt:
+            return self._prompt_pattern
+        if not self._read_fast:
+            # netmiko's own send_command would run the pattern with Python's re (backtracking).
+            why = "fast_cli is false" if not self._fast else "cmd_verify is true" if self._cmd_verify else ""
+            why = (
+                why or f"netmiko reads {self.spec.platform} sessions with its own code (telnet, serial or an override)"
+            )
+            raise InvalidRequest(
+                f"operation.expect_prompt needs tether's own read path, which this session cannot use ({why}); "
+                "leave expect_prompt empty to wait for the session prompt"
+            )
+        return safe_regex.compile(options.expect_prompt, "operation.expect_prompt")
+
     def run_command(self, command: str, options: CommandOptions) -> str:
         conn = self._check_usable()
+        pattern = self._expected(options)
         self._ready_to_send(conn)
         try:
-            pattern = options.expect_prompt or self._prompt_pattern
-            with self._capped(f"output of {quoted(command)}"):
+            with self._capped(f"output of {quote(command)}"):
                 if self._read_fast:
                     output = fastpath.send_command(conn, command, pattern, options.read_timeout)
                 else:
+                    assert isinstance(pattern, str)  # _expected() refuses a user pattern here
                     output = str(
                         conn.send_command(
                             command,
@@ -390,20 +424,16 @@ class NetmikoDriver(Driver):
         text = output.removeprefix("\n")
         rejected = self._errors.search(text) if self._errors else None
         if rejected:
-            raise CommandFailed(f"{self.spec.target} rejected {command!r}: {rejected.group(0).strip()}", text)
+            raise CommandFailed(f"{self.spec.target} rejected {command!r}: {rejected.strip()}", text)
         return text
 
     def run_config(self, lines: Sequence[str], options: CommandOptions) -> str:
         conn = self._check_usable()
+        self._expected(options)  # an expect_prompt this session cannot honour is refused before any change
         self._ready_to_send(conn)
         try:
             with self._capped("output of the configuration"):
-                output = conn.send_config_set(
-                    list(lines),
-                    read_timeout=options.read_timeout,
-                    cmd_verify=True,
-                    error_pattern=self._errors.pattern if self._errors else "",
-                )
+                output = netmiko_checks.send_config(conn, lines, options.read_timeout, self._errors)
         except ReadTimeout as exc:
             note = self._recover(conn)
             raise CommandFailed(f"configuration did not complete within {options.read_timeout:g}s{note}") from exc

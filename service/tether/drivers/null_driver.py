@@ -3,6 +3,10 @@
 
 Options (all optional): ``delay`` seconds to sleep per command, ``fail_open``
 to make open() fail, ``hang`` seconds to block inside run_command.
+
+An ``expect_prompt`` is matched against the echoed command, as a device's prompt
+would be against its output, through the same linear-time regex engine as the
+netmiko driver: no match fails the command at once (a device would time out).
 """
 
 from __future__ import annotations
@@ -10,9 +14,12 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from .. import safe_regex
+from ..limits import MAX_SECONDS, quote
+from .capabilities import Commands, ConfigLines
 from .contract import (
-    CONTRACT_VERSION,
     Capability,
+    CommandFailed,
     CommandOptions,
     ConnectFailed,
     ConnectionSpec,
@@ -22,14 +29,14 @@ from .contract import (
     SessionLost,
 )
 
-_KNOWN_OPTIONS = {"delay", "fail_open", "hang"}
+_SECONDS_OPTIONS = ("delay", "hang")
+_KNOWN_OPTIONS = {*_SECONDS_OPTIONS, "fail_open"}
 
 
-class NullDriver(Driver):
+class NullDriver(Driver, Commands, ConfigLines):
     meta = DriverMeta(
         name="null",
-        contract_version=CONTRACT_VERSION,
-        version="1.0",
+        version="2.0",
         description="No device: echoes commands back (benchmarks and tests)",
         capabilities=frozenset({Capability.COMMANDS, Capability.CONFIG}),
     )
@@ -43,7 +50,17 @@ class NullDriver(Driver):
         super().validate(spec)
         unknown = set(spec.options) - _KNOWN_OPTIONS
         if unknown:
-            raise InvalidRequest(f"unknown null driver options: {', '.join(sorted(unknown))}")
+            raise InvalidRequest(f"unknown null driver options: {', '.join(quote(u) for u in sorted(unknown))}")
+        for name in _SECONDS_OPTIONS:
+            value = spec.options.get(name, 0)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_SECONDS:
+                raise InvalidRequest(
+                    f"null driver option {name!r} must be 0 to {MAX_SECONDS:g} seconds: {quote(value)}"
+                )
+        if not isinstance(spec.options.get("fail_open", False), bool):
+            raise InvalidRequest(
+                f"null driver option 'fail_open' must be true or false: {quote(spec.options['fail_open'])}"
+            )
 
     def open(self) -> None:
         if self.spec.options.get("fail_open"):
@@ -57,10 +74,15 @@ class NullDriver(Driver):
         delay = float(self.spec.options.get("delay", 0))
         if hang or delay:
             time.sleep(hang or delay)
+        if options.expect_prompt:
+            prompt = safe_regex.compile(options.expect_prompt, "operation.expect_prompt")
+            if not prompt.matches(command):
+                raise CommandFailed(f"expect_prompt {quote(prompt.pattern)} not found in the output", command)
         return command
 
     def run_config(self, lines: Sequence[str], options: CommandOptions) -> str:
-        return "\n".join(self.run_command(line, options) for line in lines)
+        plain = CommandOptions(read_timeout=options.read_timeout)  # config lines end at no prompt
+        return "\n".join(self.run_command(line, plain) for line in lines)
 
     def probe(self) -> None:
         if not self._open:

@@ -26,7 +26,8 @@ def check_driver(name: str, driver: object) -> type[Driver]:
             f"driver {name!r} was written for contract versions {_span(wanted)}; "
             f"this tetherd speaks {_span(SUPPORTED_CONTRACTS)}"
         )
-    missing = missing_methods(driver, meta.capabilities)
+    declared = meta.capabilities.union(*driver.platform_capabilities().values())
+    missing = missing_methods(driver, declared)
     if missing:
         detail = "; ".join(f"{cap} needs {', '.join(methods)}" for cap, methods in sorted(missing.items()))
         raise PluginRefused(f"driver {name!r} declares capabilities it does not implement: {detail}")
