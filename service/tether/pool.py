@@ -25,6 +25,8 @@ log = logging.getLogger("tether.pool")
 # How often a session may be found closed under a request before giving up.
 _MAX_SESSION_ATTEMPTS = 3
 _KEY_CACHE_SIZE = 4096
+# A session nobody waits for and that never opened is closed after this long.
+_UNOPENED_GRACE_SECONDS = 5.0
 _LOGIN_DETAIL_CHARS = 300
 
 
@@ -250,6 +252,10 @@ class SessionPool:
         now = time.monotonic()
         probes = []
         for session in self.sessions:
+            if not session.opened and session.queued == 0 and now - session.last_activity >= _UNOPENED_GRACE_SECONDS:
+                # Every request for it gave up (deadlines) before it could open: its thread goes too.
+                self._close(session, "never opened")
+                continue
             if not session.idle or not session.opened:
                 continue
             if time.time() - session.last_used >= self.limits.idle_timeout:

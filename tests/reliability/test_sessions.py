@@ -44,8 +44,11 @@ def test_a_storm_of_expiring_requests_leaves_no_connection_behind(tetherd: Tethe
     client = tetherd.client()
     switch = own_switch.switches[0]
     target = conn(switch, connect_timeout=5)
-    # Baseline once the service has served one call and closed its session (lazy imports and threads done).
-    assert client.execute(target, ["show version"]).ok
+    # Baseline once the service has served calls and closed its sessions: lazy imports done, and the
+    # bounded validation pool (validation.VALIDATION_THREADS) started, which concurrent new requests do.
+    warm_ups = [["show version"], ["show vlan"], ["show running-config"], ["show version", "show vlan"]]
+    with concurrent.futures.ThreadPoolExecutor(len(warm_ups)) as warmers:
+        assert all(warmers.map(lambda commands: client.execute(target, commands).ok, warm_ups))
     assert client.close_sessions(everything=True) == 1
     wait_until(lambda: device_side_connections(switch.port) == 0, 15, what="the warm-up session to close")
     time.sleep(0.5)
