@@ -108,7 +108,7 @@ class TetherServicer(pb_grpc.TetherServicer):
 
     async def GetJob(self, request: pb.GetJobRequest, context: grpc.aio.ServicerContext[Any, Any]) -> pb.Job:
         async def get() -> pb.Job:
-            return self.store.get(request.job_id)
+            return await self.store.get_job(request.job_id)
 
         return await _guard(context, get)
 
@@ -116,7 +116,7 @@ class TetherServicer(pb_grpc.TetherServicer):
         self, request: pb.ListJobsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.ListJobsResponse:
         async def list_jobs() -> pb.ListJobsResponse:
-            jobs, token = self.store.query(
+            jobs, token = await self.store.list_jobs(
                 states=list(request.states),
                 kind=request.kind,
                 target=request.target,
@@ -131,7 +131,7 @@ class TetherServicer(pb_grpc.TetherServicer):
 
     async def CancelJob(self, request: pb.CancelJobRequest, context: grpc.aio.ServicerContext[Any, Any]) -> pb.Job:
         async def cancel() -> pb.Job:
-            return self.store.cancel(request.job_id)
+            return await self.store.cancel_job(request.job_id)
 
         return await _guard(context, cancel)
 

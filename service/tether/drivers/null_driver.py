@@ -2,13 +2,14 @@
 (bench/) and lets tests drive the session machinery without a device.
 
 Options (all optional): ``delay`` seconds to sleep per command, ``fail_open``
-to make open() fail, ``hang`` seconds to block inside run_command.
+to make open() fail, ``hang`` seconds to block inside run_command, ``output_bytes``
+to answer each command with that many bytes of output (at most 16 MiB; memory tests).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from .contract import (
     CONTRACT_VERSION,
@@ -22,7 +23,17 @@ from .contract import (
     SessionLost,
 )
 
-_KNOWN_OPTIONS = {"delay", "fail_open", "hang"}
+_KNOWN_OPTIONS = {"delay", "fail_open", "hang", "output_bytes"}
+MAX_OUTPUT_BYTES = 16 * 1024 * 1024
+
+
+def _output_bytes(options: Mapping[str, object]) -> int:
+    value = options.get("output_bytes", 0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_OUTPUT_BYTES:
+        raise InvalidRequest(f"null driver option output_bytes must be a number of bytes, 0 to {MAX_OUTPUT_BYTES}")
+    if value != int(value):
+        raise InvalidRequest("null driver option output_bytes must be a whole number of bytes")
+    return int(value)
 
 
 class NullDriver(Driver):
@@ -44,6 +55,7 @@ class NullDriver(Driver):
         unknown = set(spec.options) - _KNOWN_OPTIONS
         if unknown:
             raise InvalidRequest(f"unknown null driver options: {', '.join(sorted(unknown))}")
+        _output_bytes(spec.options)
 
     def open(self) -> None:
         if self.spec.options.get("fail_open"):
@@ -57,6 +69,10 @@ class NullDriver(Driver):
         delay = float(self.spec.options.get("delay", 0))
         if hang or delay:
             time.sleep(hang or delay)
+        size = _output_bytes(self.spec.options)
+        if size:
+            line = f"{command}\n"
+            return (line * (size // len(line) + 1))[:size]
         return command
 
     def run_config(self, lines: Sequence[str], options: CommandOptions) -> str:

@@ -1,0 +1,155 @@
+"""The job store's one writer: a thread that owns the write connection and commits in groups.
+
+Durable first, then reply: a coroutine hands its statements to the writer and awaits the
+commit of the batch that holds them. The writer commits as soon as it is woken; whatever
+arrives while it commits forms the next batch. An idle service so pays one thread hand-off
+per call, and under load one commit serves every call that finished meanwhile.
+
+The event loop never touches SQLite: it only awaits a future the writer settles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger("tether.jobs")
+
+Statement = tuple[str, Sequence[Any]]
+
+
+class JobStoreError(RuntimeError):
+    """The job store could not record a job (I/O error, disk full, store closed)."""
+
+
+@dataclass
+class _Op:
+    statements: Sequence[Statement]
+    future: asyncio.Future[None] | None
+    after_commit: Callable[[], None] | None
+
+
+def _settle(futures: list[asyncio.Future[None]], error: str) -> None:
+    """Runs on the event loop: wake every coroutine waiting on one batch."""
+    for future in futures:
+        if future.done():  # the waiter was cancelled
+            continue
+        if error:
+            future.set_exception(JobStoreError(error))
+        else:
+            future.set_result(None)
+
+
+class GroupCommitWriter:
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        housekeeping: Callable[[sqlite3.Connection], None] | None = None,
+        housekeeping_seconds: float = 3600.0,
+    ) -> None:
+        self._db = db
+        self._housekeeping = housekeeping
+        self._housekeeping_seconds = housekeeping_seconds
+        self._changed = threading.Condition()
+        self._pending: list[_Op] = []
+        self._submitted = 0  # ops handed over
+        self._done = 0  # ops committed (or failed): the writer has finished with them
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="tether-jobs-writer", daemon=True)
+        self._thread.start()
+
+    def submit(
+        self, statements: Sequence[Statement], after_commit: Callable[[], None] | None = None, wait: bool = True
+    ) -> asyncio.Future[None] | None:
+        """Queue statements for the next commit.
+
+        Called on an event loop with ``wait``, returns a future settled once they are
+        committed (or failed: ``JobStoreError``); ``after_commit`` runs on the writer
+        thread after the batch, whether it committed or not.
+        """
+        future: asyncio.Future[None] | None = None
+        if wait:
+            try:
+                future = asyncio.get_running_loop().create_future()
+            except RuntimeError:  # no loop: a synchronous caller uses flush()
+                future = None
+        with self._changed:
+            if self._closed:
+                raise JobStoreError("the job store is closed")
+            self._pending.append(_Op(statements, future, after_commit))
+            self._submitted += 1
+            if len(self._pending) == 1:  # the writer may be asleep; a busy one finds the batch itself
+                self._changed.notify_all()
+        return future
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every op handed over so far is committed; False on timeout."""
+        with self._changed:
+            target = self._submitted
+            return self._changed.wait_for(lambda: self._done >= target, timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        last_housekeeping = time.monotonic()
+        while True:
+            with self._changed:
+                while not self._pending and not self._closed:
+                    self._changed.wait()
+                if not self._pending:  # closed and drained
+                    return
+                batch, self._pending = self._pending, []
+            error = self._commit(batch)
+            for op in batch:
+                if op.after_commit is not None:
+                    op.after_commit()
+            with self._changed:
+                self._done += len(batch)
+                self._changed.notify_all()
+            self._wake_waiters(batch, error)
+            if self._housekeeping is not None and time.monotonic() - last_housekeeping > self._housekeeping_seconds:
+                last_housekeeping = time.monotonic()
+                self.run_housekeeping()
+
+    def run_housekeeping(self) -> None:
+        if self._housekeeping is None:
+            return
+        try:
+            self._housekeeping(self._db)
+        except sqlite3.Error:
+            log.exception("job store housekeeping failed")
+
+    def _commit(self, batch: list[_Op]) -> str:
+        try:
+            self._db.execute("BEGIN")
+            for op in batch:
+                for sql, params in op.statements:
+                    self._db.execute(sql, params)
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.error("could not write job records", extra={"error": str(exc), "records": len(batch)})
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            return f"the job store could not record the job: {exc}"
+        return ""
+
+    @staticmethod
+    def _wake_waiters(batch: list[_Op], error: str) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+        for op in batch:
+            if op.future is not None:
+                by_loop.setdefault(op.future.get_loop(), []).append(op.future)
+        for loop, futures in by_loop.items():  # one wake-up per loop per batch
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+                loop.call_soon_threadsafe(_settle, futures, error)
