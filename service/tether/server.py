@@ -22,6 +22,7 @@ from .config import ConfigError, Settings, ensure_private_dir
 from .drivers.registry import DriverRegistry
 from .executor import Executor
 from .jobs import JobStore
+from .memory import return_large_buffers_to_os
 from .pool import PoolLimits, SessionPool
 from .requests import Defaults
 from .servicer import TetherServicer
@@ -184,6 +185,7 @@ class Tetherd:
 
 
 async def serve(settings: Settings, registry: DriverRegistry | None = None) -> None:
+    return_large_buffers_to_os()
     daemon = Tetherd(settings, registry)
     await daemon.start()
     loop = asyncio.get_running_loop()

@@ -114,6 +114,8 @@ class _Worker:
                 future.set_result(call())
             except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
                 future.set_exception(exc)
+            # An idle session must not keep its last result (a whole output) alive while it waits.
+            del item, call, future
 
 
 class PinnedSession:
