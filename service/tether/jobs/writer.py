@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import queue
 import sqlite3
 import threading
 import time
@@ -57,10 +58,8 @@ class GroupCommitWriter:
         self._db = db
         self._housekeeping = housekeeping
         self._housekeeping_seconds = housekeeping_seconds
-        self._changed = threading.Condition()
-        self._pending: list[_Op] = []
-        self._submitted = 0  # ops handed over
-        self._done = 0  # ops committed (or failed): the writer has finished with them
+        # A SimpleQueue wakes the writer with one C-level hand-off; None asks it to stop.
+        self._queue: queue.SimpleQueue[_Op | None] = queue.SimpleQueue()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="tether-jobs-writer", daemon=True)
         self._thread.start()
@@ -74,50 +73,56 @@ class GroupCommitWriter:
         committed (or failed: ``JobStoreError``); ``after_commit`` runs on the writer
         thread after the batch, whether it committed or not.
         """
+        if self._closed:
+            raise JobStoreError("the job store is closed")
         future: asyncio.Future[None] | None = None
         if wait:
             try:
                 future = asyncio.get_running_loop().create_future()
             except RuntimeError:  # no loop: a synchronous caller uses flush()
                 future = None
-        with self._changed:
-            if self._closed:
-                raise JobStoreError("the job store is closed")
-            self._pending.append(_Op(statements, future, after_commit))
-            self._submitted += 1
-            if len(self._pending) == 1:  # the writer may be asleep; a busy one finds the batch itself
-                self._changed.notify_all()
+        self._queue.put(_Op(statements, future, after_commit))
         return future
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every op handed over so far is committed; False on timeout."""
-        with self._changed:
-            target = self._submitted
-            return self._changed.wait_for(lambda: self._done >= target, timeout)
+        if not self._thread.is_alive():
+            return True
+        reached = threading.Event()
+        self._queue.put(_Op((), None, reached.set))  # ops commit in order: this one comes last
+        return reached.wait(timeout)
 
     def close(self, timeout: float = 10.0) -> None:
-        with self._changed:
-            self._closed = True
-            self._changed.notify_all()
+        self._closed = True
+        self._queue.put(None)
         self._thread.join(timeout)
 
     def _run(self) -> None:
         last_housekeeping = time.monotonic()
-        while True:
-            with self._changed:
-                while not self._pending and not self._closed:
-                    self._changed.wait()
-                if not self._pending:  # closed and drained
-                    return
-                batch, self._pending = self._pending, []
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            batch: list[_Op] = []
+            if first is None:
+                stopping = True
+            else:
+                batch.append(first)
+            while True:  # everything that arrived meanwhile joins this commit
+                try:
+                    op = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if op is None:
+                    stopping = True
+                else:
+                    batch.append(op)
+            if not batch:
+                continue
             error = self._commit(batch)
+            self._wake_waiters(batch, error)
             for op in batch:
                 if op.after_commit is not None:
                     op.after_commit()
-            with self._changed:
-                self._done += len(batch)
-                self._changed.notify_all()
-            self._wake_waiters(batch, error)
             if self._housekeeping is not None and time.monotonic() - last_housekeeping > self._housekeeping_seconds:
                 last_housekeeping = time.monotonic()
                 self.run_housekeeping()
@@ -131,12 +136,15 @@ class GroupCommitWriter:
             log.exception("job store housekeeping failed")
 
     def _commit(self, batch: list[_Op]) -> str:
+        statements = [statement for op in batch for statement in op.statements]
         try:
-            self._db.execute("BEGIN")
-            for op in batch:
-                for sql, params in op.statements:
+            if len(statements) == 1:  # one statement is its own transaction: two round trips fewer
+                self._db.execute(*statements[0])
+            elif statements:
+                self._db.execute("BEGIN")
+                for sql, params in statements:
                     self._db.execute(sql, params)
-            self._db.execute("COMMIT")
+                self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             log.error("could not write job records", extra={"error": str(exc), "records": len(batch)})
             with contextlib.suppress(sqlite3.Error):
