@@ -18,6 +18,7 @@ Run: python bench/bench_hardening.py [--baseline REF] [--calls 300] [--rounds 4]
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import statistics
 import subprocess
 import sys
@@ -27,6 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -78,31 +80,50 @@ def alternate(
     return samples
 
 
-def calls_per_second(daemon: Tetherd, clients: int, seconds: float) -> float:
-    stop = threading.Event()
+def _client_process(endpoint: str, first: int, clients: int, seconds: float, ready: Any, results: Any) -> None:
+    """``clients`` threads, each with its own channel; they call for ``seconds`` once every process is ready."""
     counts = [0] * clients
-    ready = threading.Barrier(clients + 1)
+    connected = threading.Barrier(clients + 1)
+    go = threading.Event()
 
     def run(index: int) -> None:
-        with TetherClient(ClientConfig(endpoint=daemon.endpoint, timeout=60)) as client:
-            connection = {**NULL, "host": f"bench{index % 8}.null"}
+        with TetherClient(ClientConfig(endpoint=endpoint, timeout=60)) as client:
+            connection = {**NULL, "host": f"bench{(first + index) % 8}.null"}
             client.execute(connection, [COMMAND], driver="null")
-            ready.wait()
-            while not stop.is_set():
+            connected.wait()
+            go.wait()
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
                 client.execute(connection, [COMMAND], driver="null")
                 counts[index] += 1
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
     for thread in threads:
         thread.start()
+    connected.wait()
     ready.wait()
-    started = time.perf_counter()
-    time.sleep(seconds)
-    stop.set()
-    elapsed = time.perf_counter() - started
+    go.set()
     for thread in threads:
         thread.join()
-    return sum(counts) / elapsed
+    results.put(sum(counts))
+
+
+def calls_per_second(daemon: Tetherd, clients: int, seconds: float, processes: int) -> float:
+    """Calls/s of ``clients`` concurrent clients, spread over client processes (one GIL is not the limit)."""
+    context = multiprocessing.get_context("spawn")  # no gRPC state crosses a fork
+    ready = context.Barrier(processes + 1)
+    results = context.SimpleQueue()
+    share = [clients // processes + (i < clients % processes) for i in range(processes)]
+    workers = [
+        context.Process(target=_client_process, args=(daemon.endpoint, sum(share[:i]), n, seconds, ready, results))
+        for i, n in enumerate(share)
+    ]
+    for worker in workers:
+        worker.start()
+    ready.wait(timeout=120)
+    for worker in workers:
+        worker.join(seconds + 60)
+    return sum(results.get() for _ in workers) / seconds
 
 
 def print_table(rows: list[tuple[str, float, float, str, str]]) -> None:
@@ -118,6 +139,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=3.0, help="per side per round (throughput)")
+    parser.add_argument("--client-processes", type=int, default=4, help="processes the clients are spread over")
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory(prefix="tether-bench-hardening-") as tmp,
@@ -156,7 +178,9 @@ def main() -> int:
             rates: dict[str, list[float]] = {side: [] for side in SIDES}
             for _ in range(max(2, args.rounds // 2)):
                 for side in SIDES:
-                    rates[side].append(calls_per_second(daemons[side], args.clients, args.seconds))
+                    rates[side].append(
+                        calls_per_second(daemons[side], args.clients, args.seconds, args.client_processes)
+                    )
             base, now = (statistics.median(rates[side]) for side in SIDES)
             rows.append(
                 (

@@ -136,14 +136,22 @@ class GroupCommitWriter:
             log.exception("job store housekeeping failed")
 
     def _commit(self, batch: list[_Op]) -> str:
-        statements = [statement for op in batch for statement in op.statements]
+        # Runs of one statement become one executemany: each call into SQLite gives up the GIL
+        # and must win it back from a busy event loop, so a batch makes as few calls as it can.
+        runs: list[tuple[str, list[Sequence[Any]]]] = []
+        for op in batch:
+            for sql, params in op.statements:
+                if runs and runs[-1][0] == sql:
+                    runs[-1][1].append(params)
+                else:
+                    runs.append((sql, [params]))
         try:
-            if len(statements) == 1:  # one statement is its own transaction: two round trips fewer
-                self._db.execute(*statements[0])
-            elif statements:
+            if len(runs) == 1 and len(runs[0][1]) == 1:  # one statement is its own transaction
+                self._db.execute(runs[0][0], runs[0][1][0])
+            elif runs:
                 self._db.execute("BEGIN")
-                for sql, params in statements:
-                    self._db.execute(sql, params)
+                for sql, rows in runs:
+                    self._db.executemany(sql, rows)
                 self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             log.error("could not write job records", extra={"error": str(exc), "records": len(batch)})
