@@ -106,7 +106,10 @@ class BulkRun:
                 yield pb.BulkEvent(started=pb.BulkEvent.TargetStarted(target=self.started[sent_started]))
                 sent_started += 1
             if read < upto:
-                for seq, result in await self.store.read_results(job_id, read, upto):
+                page = await self.store.read_results(job_id, read, upto)
+                if not page:  # rows gone (a failed commit, pruned): nothing more to send up to here
+                    read = upto
+                for seq, result in page:
                     read = seq
                     if _is_failure(result):
                         failed += 1
