@@ -10,6 +10,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,18 +26,39 @@ BULK_TARGETS = 10
 FINISHED_BEFORE_KILL = 4
 
 
-def _execute_many(daemon: Tetherd, client_index: int, count: int) -> list[str]:
+class _KillAfter:
+    """Sends SIGKILL from the thread that receives the N-th reply, before it does anything else."""
+
+    def __init__(self, daemon: Tetherd, replies: int) -> None:
+        assert daemon.process is not None
+        self.pid = daemon.process.pid
+        self.left = replies
+        self.lock = threading.Lock()
+
+    def replied(self) -> None:
+        with self.lock:
+            self.left -= 1
+            if self.left == 0:
+                os.kill(self.pid, signal.SIGKILL)
+
+
+def _execute_many(daemon: Tetherd, client_index: int, count: int, kill: _KillAfter) -> list[str]:
+    job_ids = []
     with TetherClient(ClientConfig(endpoint=daemon.endpoint, timeout=60)) as client:
         connection = {"host": f"durable{client_index}.null", "username": "u", "password": "p"}
-        return [client.execute(connection, [f"show item {n}"], driver="null").job_id for n in range(count)]
+        for n in range(count):
+            job_ids.append(client.execute(connection, [f"show item {n}"], driver="null").job_id)
+            kill.replied()
+    return job_ids
 
 
 def test_acknowledged_execute_jobs_survive_kill_9(tetherd_factory: Callable[..., Tetherd]) -> None:
     daemon = tetherd_factory()
+    kill = _KillAfter(daemon, EXECUTE_JOBS)
     with ThreadPoolExecutor(CLIENTS) as pool:
-        batches = pool.map(lambda i: _execute_many(daemon, i, EXECUTE_JOBS // CLIENTS), range(CLIENTS))
+        batches = pool.map(lambda i: _execute_many(daemon, i, EXECUTE_JOBS // CLIENTS, kill), range(CLIENTS))
         job_ids = [job_id for batch in batches for job_id in batch]
-    daemon.stop(sig=signal.SIGKILL)  # right after the last reply
+    assert daemon.stop() == -signal.SIGKILL  # killed right after the last reply
     assert len(job_ids) == EXECUTE_JOBS
 
     daemon.start()
