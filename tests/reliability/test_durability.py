@@ -164,3 +164,32 @@ def test_job_store_files_are_private(tmp_path: Path) -> None:
         assert _mode(daemon.state_dir) == 0o700
     finally:
         daemon.stop()
+
+
+def test_finished_bulk_answers_with_every_result_from_the_store(tetherd_factory: Callable[..., Tetherd]) -> None:
+    daemon = tetherd_factory()
+    request = pb.BulkRequest(
+        driver="null",
+        defaults=pb.Connection(username="u", password="p"),
+        targets=[pb.Target(name=f"r{i}", connection=pb.Connection(host=f"r{i}.null")) for i in range(5)],
+        operation=pb.Operation(commands=["show clock", "show users"]),
+    )
+    events = list(daemon.client().bulk(request))
+    kinds = [e.WhichOneof("event") for e in events]
+    assert kinds[0] == "accepted" and kinds[-1] == "summary"
+    for target in (f"r{i}" for i in range(5)):  # each target's start is sent before its result
+        started = next(i for i, e in enumerate(events) if kinds[i] == "started" and e.started.target == target)
+        finished = next(i for i, e in enumerate(events) if kinds[i] == "finished" and e.finished.target == target)
+        assert started < finished
+    streamed = [e.finished for e, kind in zip(events, kinds, strict=True) if kind == "finished"]
+    job_id = events[0].accepted.job_id
+    for restart in (False, True):
+        if restart:
+            daemon.stop()
+            daemon.start()
+        client = daemon.client()
+        assert list(client.get_job(job_id).results) == streamed
+        (listed,) = [j for j in client.list_jobs(include_results=True).jobs if j.id == job_id]
+        assert list(listed.results) == streamed and listed.state == pb.JOB_STATE_SUCCEEDED
+        (bare,) = [j for j in client.list_jobs().jobs if j.id == job_id]
+        assert not bare.results
