@@ -119,10 +119,11 @@ class GroupCommitWriter:
             if not batch:
                 continue
             error = self._commit(batch)
-            self._wake_waiters(batch, error)
             for op in batch:
                 if op.after_commit is not None:
                     op.after_commit()
+            # Last: once woken, the event loop wants the GIL, and the writer gives it up by blocking.
+            self._wake_waiters(batch, error)
             if self._housekeeping is not None and time.monotonic() - last_housekeeping > self._housekeeping_seconds:
                 last_housekeeping = time.monotonic()
                 self.run_housekeeping()
