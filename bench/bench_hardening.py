@@ -166,7 +166,7 @@ def main() -> int:
                 "warm Execute, null driver",
                 lambda c: timed(lambda: c.execute(NULL, [COMMAND], driver="null"), args.calls),
             )
-            switch_calls = max(20, args.calls // 5)
+            switch_calls = args.calls
             latency_row(
                 "warm Execute, simulated switch",
                 lambda c: timed(lambda: c.execute(device, [COMMAND]), switch_calls),

@@ -59,7 +59,11 @@ class GroupCommitWriter:
         self._housekeeping = housekeeping
         self._housekeeping_seconds = housekeeping_seconds
         # A SimpleQueue wakes the writer with one C-level hand-off; None asks it to stop.
-        self._queue: queue.SimpleQueue[_Op | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[_Op] | None] = queue.SimpleQueue()
+        # Ops submitted on the event loop during one pass of it, handed over together at its
+        # end: under load one wake-up of the writer (and of the loop after) serves them all.
+        self._staged: list[_Op] = []
+        self._loop_thread: int | None = None
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="tether-jobs-writer", daemon=True)
         self._thread.start()
@@ -75,24 +79,35 @@ class GroupCommitWriter:
         """
         if self._closed:
             raise JobStoreError("the job store is closed")
-        future: asyncio.Future[None] | None = None
-        if wait:
-            try:
-                future = asyncio.get_running_loop().create_future()
-            except RuntimeError:  # no loop: a synchronous caller uses flush()
-                future = None
-        self._queue.put(_Op(statements, future, after_commit))
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop: a synchronous caller uses flush()
+            self._queue.put([_Op(statements, None, after_commit)])
+            return None
+        future = loop.create_future() if wait else None
+        self._staged.append(_Op(statements, future, after_commit))
+        if len(self._staged) == 1:
+            self._loop_thread = threading.get_ident()
+            loop.call_soon(self._hand_over)
         return future
+
+    def _hand_over(self) -> None:
+        if self._staged:
+            staged, self._staged = self._staged, []
+            self._queue.put(staged)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every op handed over so far is committed; False on timeout."""
+        if self._loop_thread == threading.get_ident():  # on the loop: what it staged comes first
+            self._hand_over()
         if not self._thread.is_alive():
             return True
         reached = threading.Event()
-        self._queue.put(_Op((), None, reached.set))  # ops commit in order: this one comes last
+        self._queue.put([_Op((), None, reached.set)])  # ops commit in order: this one comes last
         return reached.wait(timeout)
 
     def close(self, timeout: float = 10.0) -> None:
+        self.flush(timeout)
         self._closed = True
         self._queue.put(None)
         self._thread.join(timeout)
@@ -106,16 +121,16 @@ class GroupCommitWriter:
             if first is None:
                 stopping = True
             else:
-                batch.append(first)
+                batch.extend(first)
             while True:  # everything that arrived meanwhile joins this commit
                 try:
-                    op = self._queue.get_nowait()
+                    ops = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if op is None:
+                if ops is None:
                     stopping = True
                 else:
-                    batch.append(op)
+                    batch.extend(ops)
             if not batch:
                 continue
             error = self._commit(batch)
