@@ -198,6 +198,10 @@ def main() -> int:
     print(f"baseline {args.baseline} vs this tree ({ROOT}); {args.rounds} alternating rounds")
     print(f"user expect_prompt: {PROMPT!r}; ratio: this tree / baseline")
     print_table(rows)
+    print(
+        "calls/s per round (the median is in the table): "
+        + "; ".join(f"{side} {', '.join(f'{rate:.0f}' for rate in rates[side])}" for side in SIDES)
+    )
     return 0
 
 
