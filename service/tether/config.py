@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "TETHER_"
+HOST_KEY_POLICIES = ("strict", "accept-new", "off")
 
 
 class ConfigError(ValueError):
@@ -78,11 +79,22 @@ class Settings:
     max_concurrency: int = 256
     bulk_concurrency: int = 32
     max_message_bytes: int = 4 * 1024 * 1024
+    # The most output one command, exec (stdout + stderr) or fetched file may produce; past it the
+    # call fails naming this setting, an exec channel is closed, a CLI session is replaced.
+    max_output_bytes: int = 16 * 1024 * 1024
     exit_when_idle: float = 0.0  # seconds without sessions or calls before exiting; 0: never
     drain_seconds: float = 10.0
     max_jobs: int = 10_000
     log_level: str = "info"
     log_format: str = "json"
+    # Security (docs/security.md). Key files a client may name; on TCP none unless listed here.
+    key_dirs: list[str] = dataclasses.field(default_factory=list)  # env: colon-separated
+    allow_service_keys: bool = False  # the service user's own keys and SSH agent, and the use_keys/allow_agent options
+    known_hosts: str = ""  # empty: known_hosts in state_dir
+    host_key_policy: str = "accept-new"  # strict | accept-new | off
+    keep_config_secrets: bool = False  # results and job records keep secret config lines (logs never do)
+    # PutFile may set setuid, setgid and sticky bits (file_mode above 0o777) only when true.
+    allow_special_file_modes: bool = False
 
     @property
     def is_unix(self) -> bool:
@@ -96,11 +108,25 @@ class Settings:
     def jobs_db(self) -> Path:
         return Path(self.state_dir) / "jobs.db"
 
+    @property
+    def known_hosts_path(self) -> Path:
+        return Path(self.known_hosts) if self.known_hosts else Path(self.state_dir) / "known_hosts"
+
     def resolved_token(self) -> str:
         if self.token:
             return self.token
         if self.token_file:
-            return Path(self.token_file).read_text().strip()
+            path = Path(self.token_file)
+            try:
+                mode = path.stat().st_mode
+                if mode & 0o077:
+                    raise ConfigError(
+                        f"token file {path} is open to other users (mode {stat.S_IMODE(mode):04o}): "
+                        f"anyone who can read it can use the service; run chmod 600 {path}"
+                    )
+                return path.read_text().strip()
+            except OSError as exc:
+                raise ConfigError(f"cannot read token file {path}: {exc.strerror}") from None
         return ""
 
     def validate(self) -> None:
@@ -110,15 +136,32 @@ class Settings:
                 raise ConfigError(f"listening on TCP ({self.listen}) requires TLS: set {' and '.join(missing)}")
             if not self.resolved_token():
                 raise ConfigError(f"listening on TCP ({self.listen}) requires a bearer token: set token or token_file")
-        for name in ("max_sessions", "max_concurrency", "bulk_concurrency", "max_message_bytes"):
+        for name in ("max_sessions", "max_concurrency", "bulk_concurrency", "max_message_bytes", "max_output_bytes"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
         if self.log_format not in ("json", "text"):
             raise ConfigError("log_format must be json or text")
+        if self.token_file:
+            self.resolved_token()
+        if self.host_key_policy not in HOST_KEY_POLICIES:
+            raise ConfigError(f"host_key_policy must be one of {', '.join(HOST_KEY_POLICIES)}")
+        if self.host_key_policy == "strict" and not self.known_hosts_path.is_file():
+            raise ConfigError(
+                f"host_key_policy strict needs a known_hosts file: {self.known_hosts_path} does not exist"
+            )
+        for directory in self.key_dirs:
+            if not Path(directory).is_dir():
+                raise ConfigError(f"key_dirs: {directory} is not a directory")
 
 
 def _coerce(name: str, value: Any, kind: type) -> Any:
     try:
+        if kind is list:
+            if isinstance(value, str):  # from the environment: colon-separated, like PATH
+                return [item for item in value.split(os.pathsep) if item]
+            if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+                return list(value)
+            raise TypeError(value)
         if kind is bool:
             return str(value).lower() in ("1", "true", "yes", "on")
         return kind(value)
@@ -132,7 +175,7 @@ def load(
     overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
     environ = os.environ if environ is None else environ
-    types = {f.name: type(f.default) for f in fields(Settings)}
+    types = {f.name: list if f.default_factory is list else type(f.default) for f in fields(Settings)}
     values: dict[str, Any] = {}
     path = config_file or environ.get(f"{ENV_PREFIX}CONFIG")
     if path:

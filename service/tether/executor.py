@@ -17,6 +17,7 @@ from .drivers.contract import (
     ConnectionSpec,
     Driver,
     InvalidRequest,
+    OutputLimitExceeded,
     SessionLost,
     Unsupported,
 )
@@ -24,20 +25,13 @@ from .drivers.registry import DriverRegistry
 from .jobs import ActiveJob, BulkRun, JobStore, JobStoreError
 from .operation import OperationResult, run_operation
 from .pool import Outcome, PoolExhausted, SessionPool
-from .requests import (
-    MAX_TARGETS,
-    Defaults,
-    OperationSpec,
-    Redactor,
-    connection_spec,
-    merge_connection,
-    operation_spec,
-)
+from .redaction import redacted_exec
+from .requests import Defaults, OperationSpec, Redactor
 from .v1 import tether_pb2 as pb
+from .validation import RequestValidator
 
 log = logging.getLogger("tether.executor")
 T = TypeVar("T")
-_SPEC_CACHE_SIZE = 4096
 _HUNG_GRACE_SECONDS = 10.0
 
 
@@ -63,6 +57,7 @@ def classify(exc: BaseException) -> Failure:
         (InvalidRequest, "INVALID_ARGUMENT"),
         (Unsupported, "FAILED_PRECONDITION"),
         (CommandTimeout, "DEADLINE_EXCEEDED"),
+        (OutputLimitExceeded, "RESOURCE_EXHAUSTED"),
         (CommandFailed, "FAILED_PRECONDITION"),
         (AuthFailed, "PERMISSION_DENIED"),
         (ConnectFailed, "UNAVAILABLE"),
@@ -100,6 +95,7 @@ class Executor:
         max_concurrency: int = 256,
         bulk_concurrency: int = 32,
         default_timeout: float = 300.0,
+        allow_special_file_modes: bool = False,
     ) -> None:
         self.registry = registry
         self.pool = pool
@@ -109,19 +105,7 @@ class Executor:
         self.default_timeout = default_timeout
         self._slots = asyncio.Semaphore(max_concurrency)
         self._background: set[asyncio.Future[None]] = set()
-        self._specs: dict[tuple[str, bytes], tuple[ConnectionSpec, Redactor]] = {}
-
-    def _spec(self, driver: type[Driver], connection: pb.Connection) -> tuple[ConnectionSpec, Redactor]:
-        """The validated spec for a connection message, reused while the same one keeps coming."""
-        cache_key = (driver.meta.name, connection.SerializeToString(deterministic=True))
-        cached = self._specs.get(cache_key)
-        if cached is None:
-            spec = connection_spec(connection, self.defaults, driver)
-            cached = (spec, Redactor.for_specs([spec]))
-            if len(self._specs) >= _SPEC_CACHE_SIZE:
-                self._specs.clear()
-            self._specs[cache_key] = cached
-        return cached
+        self._validate = RequestValidator(registry, defaults, allow_special_file_modes)
 
     async def _run_target(
         self,
@@ -173,9 +157,7 @@ class Executor:
             raise Failure(failure.code, message) from None
 
     async def execute(self, request: pb.ExecuteRequest) -> pb.ExecuteResponse:
-        driver = self.registry.get(request.driver or "netmiko")
-        spec, redact = self._spec(driver, request.connection)
-        op = operation_spec(request.operation, self.defaults)
+        driver, spec, redact, op = await self._validate.execute(request)
         job = self.store.create(
             pb.JOB_KIND_EXECUTE, driver.meta.name, [spec.target], map(redact, op.lines), dict(request.labels)
         )
@@ -204,10 +186,7 @@ class Executor:
         path_required: bool = True,
         timeout: float = 0.0,
     ) -> tuple[str, Outcome[T]]:
-        driver = self.registry.get(request.driver or "netmiko")
-        spec, redact = self._spec(driver, request.connection)
-        if path_required and not getattr(request, "remote_path", ""):
-            raise InvalidRequest("remote_path is required")
+        driver, spec, redact = await self._validate.transfer(request)  # path_required: see check_transfer
         job = self.store.create(pb.JOB_KIND_EXECUTE, driver.meta.name, [spec.target], [redact(label)], {})
         outcome = await self._single(
             job, spec, redact, self._run_target(driver, spec, work, request.mode, timeout, job)
@@ -223,7 +202,7 @@ class Executor:
         job_id, outcome = await self._transfer(
             request,
             f"exec {request.command}",
-            lambda d: d.exec_command(request.command, request.stdin, timeout),
+            lambda d: redacted_exec(d.exec_command(request.command, request.stdin, timeout), d.spec),
             path_required=False,
             # The command's own timeout ends it cleanly; the deadline past it means a hung session.
             timeout=timeout + _HUNG_GRACE_SECONDS,
@@ -251,23 +230,7 @@ class Executor:
         return pb.FetchFileResponse(job_id=job_id, data=outcome.value, meta=_meta(outcome))
 
     async def bulk(self, request: pb.BulkRequest) -> AsyncIterator[pb.BulkEvent]:
-        driver = self.registry.get(request.driver or "netmiko")
-        op = operation_spec(request.operation, self.defaults)
-        if not request.targets:
-            raise InvalidRequest("bulk request has no targets")
-        if len(request.targets) > MAX_TARGETS:
-            raise InvalidRequest(f"bulk request has {len(request.targets)} targets; at most {MAX_TARGETS}")
-        targets: list[tuple[str, ConnectionSpec]] = []
-        names: set[str] = set()
-        for index, target in enumerate(request.targets):
-            merged = merge_connection(request.defaults, target.connection)
-            spec = connection_spec(merged, self.defaults, driver, where=f"targets[{index}]")
-            name = target.name or spec.host
-            if name in names:
-                raise InvalidRequest(f"targets[{index}]: duplicate target name {name!r}")
-            names.add(name)
-            targets.append((name, spec))
-        redact = Redactor.for_specs(spec for _, spec in targets)
+        driver, op, targets, redact = await self._validate.bulk(request)
         job = self.store.create(
             pb.JOB_KIND_BULK, driver.meta.name, [n for n, _ in targets], map(redact, op.lines), dict(request.labels)
         )

@@ -12,12 +12,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from .configdiff import missing_lines, predicted
-from .drivers.contract import CommandFailed, Driver, DriverError
+from .drivers.contract import CommandFailed, Driver, DriverError, SessionLost, SessionLostBeforeSend
 from .parsing import parse
-from .requests import OperationSpec, Redactor
+from .redaction import Redactor
+from .requests import OperationSpec
 from .v1 import tether_pb2 as pb
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -37,6 +41,18 @@ class _Steps:
         self.redact = redact
         self.failed = False
         self.results: list[pb.CommandResult] = []
+        self.reached_device = False
+
+    def device(self, call: Callable[[], T]) -> T:
+        """Every driver call of the operation goes through here. A session found dead before
+        sending stays retryable (SessionLostBeforeSend) only when no earlier call reached the device."""
+        first, self.reached_device = not self.reached_device, True
+        try:
+            return call()
+        except SessionLostBeforeSend as exc:
+            if first:
+                raise
+            raise SessionLost(str(exc)) from exc
 
     def run(self, label: str, call: Callable[[], str]) -> str | None:
         result = pb.CommandResult(command=self.redact(label))
@@ -47,7 +63,7 @@ class _Steps:
             return None
         started = time.perf_counter()
         try:
-            output = call()
+            output = self.device(call)
         except CommandFailed as exc:
             result.status, result.error, self.failed = pb.RESULT_STATUS_FAILED, self.redact(str(exc)), True
             result.output = self.redact(exc.output)
@@ -62,22 +78,23 @@ class _Steps:
 def _apply_config(driver: Driver, op: OperationSpec, steps: _Steps) -> pb.ConfigChange:
     change = pb.ConfigChange()
     merge = op.config_mode in (pb.CONFIG_MODE_MERGE, pb.CONFIG_MODE_CHECK)
-    before = steps.redact(driver.running_config()) if (merge or op.diff) else ""
-    lines = missing_lines(op.config, before) if merge else list(op.config)
+    # Compared unredacted (a masked line would never match the device's); redacted on the way out.
+    running = steps.device(driver.running_config) if (merge or op.diff) else ""
+    lines = missing_lines(op.config, running) if merge else list(op.config)
     change.lines.extend(map(steps.redact, lines))
     change.changed = bool(lines)
     if op.diff:
-        change.before = before
+        change.before = steps.redact(running)
     if op.config_mode == pb.CONFIG_MODE_CHECK:
         if op.diff:
-            change.after = predicted(before, lines)
+            change.after = steps.redact(predicted(running, lines))
         return change
     if lines:
         steps.run("\n".join(lines), lambda: driver.run_config(lines, op.options))
     if op.save and change.changed and not steps.failed:
         change.saved = steps.run("save", driver.save_config) is not None
     if op.diff:
-        change.after = steps.redact(driver.running_config())
+        change.after = steps.redact(steps.device(driver.running_config))
     return change
 
 

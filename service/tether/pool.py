@@ -14,9 +14,9 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from .drivers.contract import ConnectionSpec, Driver, DriverError, SessionLost
+from .drivers.contract import ConnectFailed, ConnectionSpec, Driver, DriverError, SessionLost, SessionLostBeforeSend
 from .session import DriverHung, PinnedSession, SessionClosedBeforeRun, SessionKey
 
 T = TypeVar("T")
@@ -25,6 +25,7 @@ log = logging.getLogger("tether.pool")
 # How often a session may be found closed under a request before giving up.
 _MAX_SESSION_ATTEMPTS = 3
 _KEY_CACHE_SIZE = 4096
+_LOGIN_DETAIL_CHARS = 300
 
 
 class PoolExhausted(Exception):
@@ -47,6 +48,13 @@ class Outcome(Generic[T]):
     connect_ms: float
     run_ms: float
     queued_ms: float
+
+
+def _login_failure(target: str, exc: Exception) -> str:
+    """A driver's unexpected exception during login, in its own words, without a traceback."""
+    text = " ".join(str(exc).split())[:_LOGIN_DETAIL_CHARS]
+    log.warning("login failed", extra={"target": target, "error": type(exc).__name__})
+    return f"{target}: login failed: {type(exc).__name__}" + (f": {text}" if text else "")
 
 
 class SessionPool:
@@ -89,13 +97,26 @@ class SessionPool:
         deadline: float | None,
         pinned: bool = True,
     ) -> Outcome[T]:
-        """Run ``work`` on the session for ``spec``, opening one if needed."""
+        """Run ``work`` on the session for ``spec``, opening one if needed.
+
+        A warm session found dead before any byte of the work reached the device (the device
+        restarted since the last call) is replaced once, transparently: the result then says
+        ``reused=False``. Work that may have partly run is never repeated."""
+        retried_dead = False
         for _attempt in range(_MAX_SESSION_ATTEMPTS):
             session, reused = self._acquire(driver, spec) if pinned else (self._new(driver, spec, None), False)
             try:
                 return await self._run_on(session, reused, work, deadline)
             except SessionClosedBeforeRun:
                 self._close(session, "retired")  # a no-op when it was already closed
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise TimeoutError("timed out waiting for a session: the ones found kept closing") from None
+                continue
+            except SessionLostBeforeSend:
+                if not reused or retried_dead:
+                    raise
+                retried_dead = True
+                self.counters["retries_after_dead_session"] += 1
                 continue
             finally:
                 if not pinned:
@@ -115,9 +136,13 @@ class SessionPool:
             if not session.opened:
                 try:
                     driver.open()
-                except DriverError:
+                except BaseException as exc:
+                    # Whatever went wrong, this session never served anything: it goes, and no
+                    # later request may take it for a warm one.
                     session.close("connect failed")
-                    raise
+                    if isinstance(exc, DriverError) or not isinstance(exc, Exception):
+                        raise
+                    raise ConnectFailed(_login_failure(session.spec.target, exc)) from exc
                 session.opened = True
                 self.counters["connections_opened"] += 1
                 times["connected"] = time.monotonic()
@@ -127,16 +152,15 @@ class SessionPool:
 
         try:
             value = await session.call(timed, deadline)
-        except SessionLost as exc:
-            self._close(session, f"lost: {exc}")
-            raise
-        except DriverError:
-            if not session.opened:
+        except DriverError as exc:
+            if not session.opened:  # the login failed (the session closed itself)
                 self.counters["connections_failed"] += 1
                 self._forget(session)
+            elif isinstance(exc, SessionLost):
+                self._close(session, f"lost: {exc}")
             raise
-        except DriverHung:
-            self._close(session, "hung", abort=True)
+        except DriverHung as exc:
+            self._close(session, "hung", hung=exc.call)
             raise
         session.use_count += 1
         session.last_used = time.time()
@@ -182,9 +206,9 @@ class SessionPool:
         if self._sessions.get(session.key) is session:
             del self._sessions[session.key]
 
-    def _close(self, session: PinnedSession, reason: str, abort: bool = False) -> bool:
+    def _close(self, session: PinnedSession, reason: str, hung: concurrent.futures.Future[Any] | None = None) -> bool:
         self._forget(session)
-        closing = session.close(reason, abort=abort)
+        closing = session.close(reason, hung=hung)
         if closing is not None:
             self._closing.add(closing)
             closing.add_done_callback(self._closing.discard)
@@ -244,4 +268,5 @@ class SessionPool:
         except (DriverError, TimeoutError) as exc:
             session.keepalive_failures += 1
             self.counters["keepalive_failures"] += 1
-            self._close(session, f"keepalive: {exc}")
+            # A probe stuck in the driver is aborted like any hung call, or its thread would wait it out.
+            self._close(session, f"keepalive: {exc}", hung=exc.call if isinstance(exc, DriverHung) else None)

@@ -6,22 +6,65 @@ device, and its error names the field that was wrong.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from google.protobuf.json_format import MessageToDict
+from google.protobuf.struct_pb2 import Struct, Value
 
-from .drivers.contract import CommandOptions, ConnectionSpec, Driver, InvalidRequest
+from . import safe_regex
+from .drivers.contract import DEFAULT_MAX_OUTPUT_BYTES, CommandOptions, ConnectionSpec, Driver, InvalidRequest
+from .limits import (
+    MAX_BULK_CONCURRENCY,
+    MAX_COMMAND_LENGTH,
+    MAX_COMMANDS,
+    MAX_DRIVER_NAME,
+    MAX_EXEC_COMMAND,
+    MAX_HOST,
+    MAX_JOB_FILTER_STATES,
+    MAX_JOB_ID,
+    MAX_KEEPALIVE_SECONDS,
+    MAX_OPTION_DEPTH,
+    MAX_OPTION_NAME,
+    MAX_OPTIONS,
+    MAX_OPTIONS_BYTES,
+    MAX_PAGE_TOKEN,
+    MAX_PATH,
+    MAX_PLATFORM,
+    MAX_PRIVATE_KEY,
+    MAX_SECRET,
+    MAX_SESSION_ID,
+    MAX_TARGET_NAME,
+    MAX_TARGETS,
+    MAX_TEMPLATE_LENGTH,
+    MAX_USERNAME,
+    PLAIN_FILE_MODE_BITS,
+    SPECIAL_FILE_MODE_BITS,
+    check_enum,
+    check_labels,
+    check_length,
+    check_option_value,
+    check_seconds,
+    check_text,
+    quote,
+)
 from .parsing import ParseSpec, check_template
+from .redaction import REDACTED as REDACTED  # re-exported: callers import these from here
+from .redaction import Redactor as Redactor
 from .v1 import tether_pb2 as pb
 
-MAX_COMMANDS = 1000
-MAX_COMMAND_LENGTH = 16_384
-MAX_TARGETS = 10_000
-REDACTED = "********"
+__all__ = [
+    "MAX_COMMANDS",
+    "MAX_COMMAND_LENGTH",
+    "MAX_TARGETS",
+    "REDACTED",
+    "Redactor",
+]  # re-exported for older importers
+DEFAULT_DRIVER = "netmiko"
 _PARSE_KINDS = {pb.Parse.KIND_NONE: "", pb.Parse.KIND_TEXTFSM: "textfsm", pb.Parse.KIND_TTP: "ttp"}
+_MODES = tuple(pb.Mode.values())
+_CONFIG_MODES = tuple(pb.ConfigMode.values())
+_JOB_STATES = tuple(pb.JobState.values())
+_JOB_KINDS = tuple(pb.JobKind.values())
 
 
 @dataclass(frozen=True)
@@ -29,6 +72,7 @@ class Defaults:
     keepalive_seconds: float = 30.0
     connect_timeout: float = 15.0
     read_timeout: float = 30.0
+    max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
 
 
 @dataclass(frozen=True)
@@ -47,29 +91,69 @@ class OperationSpec:
         return self.config + self.commands
 
 
-@dataclass(frozen=True)
-class Redactor:
-    """Replaces every secret of a request wherever it might surface (outputs, errors)."""
+def _option_value(value: Value, where: str, depth: int) -> Any:
+    """A Struct value as plain Python (numbers are floats, as JSON has them), bounded in depth."""
+    kind = value.WhichOneof("kind")
+    if kind == "struct_value":
+        return _options_dict(value.struct_value, where, depth + 1)
+    if kind == "list_value":
+        if depth >= MAX_OPTION_DEPTH:
+            raise InvalidRequest(f"{where} nests deeper than {MAX_OPTION_DEPTH} levels")
+        return [_option_value(item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value.list_value.values)]
+    if kind == "number_value":
+        return value.number_value
+    if kind == "string_value":
+        return value.string_value
+    if kind == "bool_value":
+        return value.bool_value
+    return None
 
-    secrets: tuple[str, ...] = field(default=(), repr=False)
 
-    @classmethod
-    def for_specs(cls, specs: Iterable[ConnectionSpec]) -> Redactor:
-        found = {s for spec in specs for s in (spec.password, spec.secret, spec.private_key) if len(s) >= 3}
-        return cls(tuple(sorted(found, key=len, reverse=True)))
+def _options_dict(struct: Struct, where: str, depth: int = 0) -> dict[str, Any]:
+    if depth > MAX_OPTION_DEPTH:
+        raise InvalidRequest(f"{where} nests deeper than {MAX_OPTION_DEPTH} levels")
+    options: dict[str, Any] = {}
+    for key, value in struct.fields.items():
+        check_text(f"a name in {where}", key, MAX_OPTION_NAME)
+        options[key] = _option_value(value, f"{where}.{key}", depth)
+        check_option_value(f"{where}.{key}", options[key], depth)
+    return options
 
-    def __call__(self, text: str) -> str:
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
+
+def connection_options(message: pb.Connection) -> dict[str, Any]:
+    """The driver options of a connection, checked: bounded count, size, depth; finite numbers."""
+    if not message.HasField("options"):
+        return {}
+    if len(message.options.fields) > MAX_OPTIONS:
+        raise InvalidRequest(f"connection.options has {len(message.options.fields)} entries; at most {MAX_OPTIONS}")
+    size = message.options.ByteSize()
+    if size > MAX_OPTIONS_BYTES:
+        raise InvalidRequest(f"connection.options is {size} bytes; at most {MAX_OPTIONS_BYTES}")
+    return _options_dict(message.options, "connection.options")
+
+
+def _check_connection_fields(message: pb.Connection) -> None:
+    check_text("connection.host", message.host, MAX_HOST)
+    check_text("connection.platform", message.platform, MAX_PLATFORM)
+    check_text("connection.username", message.username, MAX_USERNAME)
+    check_text("connection.password", message.password, MAX_SECRET, line_breaks=True, secret=True)
+    check_text("connection.secret", message.secret, MAX_SECRET, line_breaks=True, secret=True)
+    check_length("connection.private_key", message.private_key, MAX_PRIVATE_KEY, secret=True)
+    check_text("connection.private_key_file", message.private_key_file, MAX_PATH)
+    if message.port > 65535:
+        raise InvalidRequest(f"connection.port {message.port} is out of range (1 to 65535; 0: the driver default)")
+    if message.keepalive_seconds > MAX_KEEPALIVE_SECONDS:
+        raise InvalidRequest(
+            f"connection.keepalive_seconds is {message.keepalive_seconds}; at most {MAX_KEEPALIVE_SECONDS}"
+        )
+    check_seconds("connection.connect_timeout", message.connect_timeout)
 
 
 def connection_spec(
     message: pb.Connection, defaults: Defaults, driver: type[Driver], where: str = "connection"
 ) -> ConnectionSpec:
-    options: dict[str, Any] = MessageToDict(message.options) if message.HasField("options") else {}
     try:
+        _check_connection_fields(message)
         spec = ConnectionSpec(
             host=message.host.strip(),
             port=message.port or driver.meta.default_port,
@@ -79,14 +163,11 @@ def connection_spec(
             private_key=message.private_key,
             private_key_file=message.private_key_file,
             secret=message.secret,
-            options=options,
+            options=connection_options(message),
             keepalive_seconds=float(message.keepalive_seconds or defaults.keepalive_seconds),
             connect_timeout=message.connect_timeout or defaults.connect_timeout,
+            max_output_bytes=defaults.max_output_bytes,
         )
-        if spec.port > 65535:
-            raise InvalidRequest(f"connection.port {spec.port} is out of range")
-        if spec.connect_timeout < 0:
-            raise InvalidRequest("connection.connect_timeout must not be negative")
         driver.validate(spec)
     except InvalidRequest as exc:
         raise InvalidRequest(f"{where}: {exc}" if where != "connection" else str(exc)) from None
@@ -99,7 +180,8 @@ def merge_connection(defaults: pb.Connection, override: pb.Connection) -> pb.Con
     merged.CopyFrom(defaults)
     for descriptor, value in override.ListFields():
         if descriptor.name == "options":
-            merged.options.update(MessageToDict(value))
+            for key, item in value.fields.items():  # per option, as a dict update
+                merged.options.fields[key].CopyFrom(item)
         else:
             setattr(merged, descriptor.name, value)
     return merged
@@ -114,21 +196,21 @@ def operation_spec(message: pb.Operation, defaults: Defaults) -> OperationSpec:
         raise InvalidRequest(f"operation has {len(commands) + len(config)} lines; at most {MAX_COMMANDS}")
     for line in (*commands, *config):
         if len(line) > MAX_COMMAND_LENGTH:
-            raise InvalidRequest(f"a command is {len(line)} characters long; at most {MAX_COMMAND_LENGTH}")
+            raise InvalidRequest(
+                f"a command is {len(line)} characters long; at most {MAX_COMMAND_LENGTH}: {quote(line)}"
+            )
         if "\n" in line or "\r" in line:
-            raise InvalidRequest(f"command {line[:40]!r} contains a line break: send each line separately")
-    if message.config_mode not in pb.ConfigMode.values():
-        raise InvalidRequest(f"operation.config_mode {message.config_mode} is unknown")
+            raise InvalidRequest(f"command {quote(line, 40)} contains a line break: send each line separately")
+        if "\0" in line:
+            raise InvalidRequest(f"command {quote(line, 40)} contains a NUL character")
+    check_enum("operation.config_mode", message.config_mode, _CONFIG_MODES)
     if message.expect_prompt:
-        try:
-            re.compile(message.expect_prompt)
-        except re.error as exc:
-            raise InvalidRequest(f"operation.expect_prompt is not a valid regular expression: {exc}") from None
-    if message.read_timeout < 0:
-        raise InvalidRequest("operation.read_timeout must not be negative")
+        safe_regex.compile(message.expect_prompt, "operation.expect_prompt")
+    check_seconds("operation.read_timeout", message.read_timeout)
     kind = _PARSE_KINDS.get(message.parse.kind)
     if kind is None:
         raise InvalidRequest(f"operation.parse.kind {message.parse.kind} is unknown")
+    check_length("operation.parse.template", message.parse.template, MAX_TEMPLATE_LENGTH)
     parse = ParseSpec(kind=kind, template=message.parse.template)
     check_template(parse)
     return OperationSpec(
@@ -144,3 +226,80 @@ def operation_spec(message: pb.Operation, defaults: Defaults) -> OperationSpec:
         config_mode=message.config_mode or pb.CONFIG_MODE_APPLY,
         diff=message.diff,
     )
+
+
+def driver_name(name: str) -> str:
+    """The driver a request names (default netmiko), bounded before any lookup quotes it."""
+    check_text("driver", name, MAX_DRIVER_NAME)
+    return name or DEFAULT_DRIVER
+
+
+def check_execute(request: pb.ExecuteRequest) -> None:
+    """The ExecuteRequest fields outside its connection and operation."""
+    check_enum("mode", request.mode, _MODES)
+    check_seconds("timeout", request.timeout)
+    check_labels(request.labels)
+
+
+def check_bulk(request: pb.BulkRequest) -> None:
+    """The BulkRequest fields outside its connections and operation."""
+    check_enum("mode", request.mode, _MODES)
+    check_seconds("timeout", request.timeout)
+    check_labels(request.labels)
+    if request.concurrency > MAX_BULK_CONCURRENCY:
+        raise InvalidRequest(f"concurrency is {request.concurrency}; at most {MAX_BULK_CONCURRENCY}")
+    if not request.targets:
+        raise InvalidRequest("bulk request has no targets")
+    if len(request.targets) > MAX_TARGETS:
+        raise InvalidRequest(f"bulk request has {len(request.targets)} targets; at most {MAX_TARGETS}")
+    for index, target in enumerate(request.targets):
+        check_text(f"targets[{index}].name", target.name, MAX_TARGET_NAME)
+
+
+def check_transfer(
+    request: pb.PutFileRequest | pb.FetchFileRequest | pb.ExecRequest, allow_special_file_modes: bool = False
+) -> None:
+    """The fields of PutFile, FetchFile and Exec outside their connection."""
+    check_enum("mode", request.mode, _MODES)
+    if isinstance(request, pb.ExecRequest):
+        if not request.command:
+            raise InvalidRequest("command is required")
+        check_text("command", request.command, MAX_EXEC_COMMAND, line_breaks=True)
+        check_seconds("timeout", request.timeout)
+        return
+    if not request.remote_path:
+        raise InvalidRequest("remote_path is required")
+    check_text("remote_path", request.remote_path, MAX_PATH)
+    if isinstance(request, pb.PutFileRequest):
+        allowed = SPECIAL_FILE_MODE_BITS if allow_special_file_modes else PLAIN_FILE_MODE_BITS
+        if request.file_mode & ~allowed:
+            hint = (
+                ""
+                if allow_special_file_modes
+                else " (setuid, setgid and sticky bits need the operator's allow_special_file_modes)"
+            )
+            raise InvalidRequest(f"file_mode {request.file_mode:#o} sets bits outside {allowed:#o}{hint}")
+
+
+def check_job_id(job_id: str) -> None:
+    if not job_id:
+        raise InvalidRequest("job_id is required")
+    check_text("job_id", job_id, MAX_JOB_ID)
+
+
+def check_list_jobs(request: pb.ListJobsRequest) -> None:
+    if len(request.states) > MAX_JOB_FILTER_STATES:
+        raise InvalidRequest(f"states lists {len(request.states)} states; at most {MAX_JOB_FILTER_STATES}")
+    for state in request.states:
+        check_enum("states[]", state, _JOB_STATES)
+    check_enum("kind", request.kind, _JOB_KINDS)
+    check_text("target", request.target, MAX_TARGET_NAME)
+    check_seconds("since", request.since, maximum=float("1e12"))
+    # page_size needs no check: above MAX_PAGE_SIZE it is clamped, as the API says ("at most 500").
+    check_text("page_token", request.page_token, MAX_PAGE_TOKEN)
+
+
+def check_session_filter(session_id: str = "", host: str = "", driver: str = "") -> None:
+    check_text("session_id", session_id, MAX_SESSION_ID)
+    check_text("host", host, MAX_HOST)
+    check_text("driver", driver, MAX_DRIVER_NAME)

@@ -17,11 +17,13 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from . import __version__
+from . import __version__, parsing, redaction
 from .config import ConfigError, Settings, ensure_private_dir
+from .drivers import _ssh_policy
 from .drivers.registry import DriverRegistry
 from .executor import Executor
 from .jobs import JobStore
+from .malformed import MalformedRequests
 from .memory import return_large_buffers_to_os
 from .pool import PoolLimits, SessionPool
 from .requests import Defaults
@@ -53,9 +55,11 @@ class TokenAuth(grpc.aio.ServerInterceptor):
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        metadata = dict(details.invocation_metadata or ())
-        supplied = metadata.get("authorization", "")
-        supplied_bytes = supplied.encode() if isinstance(supplied, str) else supplied
+        # Exactly one: with two, which one a proxy checked and which one we read could differ.
+        supplied = [value for key, value in details.invocation_metadata or () if key == "authorization"]
+        if len(supplied) != 1:
+            return self._deny
+        supplied_bytes = supplied[0].encode() if isinstance(supplied[0], str) else supplied[0]
         if hmac.compare_digest(supplied_bytes, self._expected):
             return await continuation(details)
         return self._deny
@@ -95,6 +99,8 @@ def _claim_socket(path: Path) -> IO[str]:
 class Tetherd:
     def __init__(self, settings: Settings, registry: DriverRegistry | None = None) -> None:
         self.settings = settings
+        _ssh_policy.configure(_ssh_policy.SshPolicy.from_settings(settings))
+        redaction.keep_config_secrets(settings.keep_config_secrets)
         self.registry = registry or DriverRegistry()
         self.pool = SessionPool(PoolLimits(max_sessions=settings.max_sessions, idle_timeout=settings.idle_timeout))
         self.store = JobStore(settings.jobs_db, max_jobs=settings.max_jobs)
@@ -102,10 +108,13 @@ class Tetherd:
             self.registry,
             self.pool,
             self.store,
-            Defaults(settings.keepalive_seconds, settings.connect_timeout, settings.read_timeout),
+            Defaults(
+                settings.keepalive_seconds, settings.connect_timeout, settings.read_timeout, settings.max_output_bytes
+            ),
             max_concurrency=settings.max_concurrency,
             bulk_concurrency=settings.bulk_concurrency,
             default_timeout=settings.request_timeout,
+            allow_special_file_modes=settings.allow_special_file_modes,
         )
         self.servicer = TetherServicer(self.executor, self.pool, self.store, self.registry, settings.listen)
         self.health = health.aio.HealthServicer()
@@ -115,10 +124,11 @@ class Tetherd:
 
     async def start(self) -> None:
         settings = self.settings
-        interceptors = []
+        interceptors: list[grpc.aio.ServerInterceptor] = []
         token = settings.resolved_token()
         if token:
             interceptors.append(TokenAuth(token))
+        interceptors.append(MalformedRequests())  # last: wraps the handler found for the method
         server = grpc.aio.server(options=_server_options(settings), interceptors=interceptors)
         pb_grpc.add_TetherServicer_to_server(self.servicer, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
@@ -177,6 +187,7 @@ class Tetherd:
         if self.server is not None:
             await self.server.stop(self.settings.drain_seconds)
         await self.pool.shutdown()
+        await asyncio.to_thread(parsing.close)  # parser worker processes
         self.store.close()
         if self.settings.is_unix and self._lock is not None:
             self.settings.socket_path.unlink(missing_ok=True)

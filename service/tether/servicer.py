@@ -12,16 +12,22 @@ from typing import Any, TypeVar
 import grpc
 
 from . import __version__
+from .drivers.contract import InvalidRequest
 from .drivers.registry import DriverRegistry
 from .executor import Executor, Failure, classify
 from .jobs import BadPageToken, JobNotFound, JobStore
+from .limits import quote
 from .pool import SessionPool
+from .requests import check_job_id, check_list_jobs, check_session_filter
 from .session import PinnedSession, SessionState
 from .v1 import tether_pb2 as pb
 from .v1 import tether_pb2_grpc as pb_grpc
 
 log = logging.getLogger("tether.api")
 T = TypeVar("T")
+# A status message travels in a header the client caps (8 KiB by default, after
+# percent-encoding): longer ones would turn the answer into RESOURCE_EXHAUSTED.
+MAX_STATUS_MESSAGE = 1_024
 
 _SESSION_STATES = {
     SessionState.CONNECTING: pb.SESSION_STATE_CONNECTING,
@@ -36,11 +42,18 @@ async def _guard(context: grpc.aio.ServicerContext[Any, Any], call: Callable[[],
         return await call()
     except (JobNotFound, BadPageToken) as exc:
         code = grpc.StatusCode.NOT_FOUND if isinstance(exc, JobNotFound) else grpc.StatusCode.INVALID_ARGUMENT
-        await context.abort(code, f"no job with id {exc.args[0]!r}" if isinstance(exc, JobNotFound) else str(exc))
+        message = f"no job with id {quote(exc.args[0])}" if isinstance(exc, JobNotFound) else str(exc)
+        await context.abort(code, status_message(message))
     except Exception as exc:  # noqa: BLE001 - every failure becomes a status, never a crash
         failure = classify(exc)
-        await context.abort(grpc.StatusCode[failure.code], failure.message)
+        await context.abort(grpc.StatusCode[failure.code], status_message(failure.message))
     raise AssertionError("unreachable")
+
+
+def status_message(message: str) -> str:
+    if len(message) <= MAX_STATUS_MESSAGE:
+        return message
+    return f"{message[:MAX_STATUS_MESSAGE]}... ({len(message)} characters)"
 
 
 def session_message(session: PinnedSession) -> pb.Session:
@@ -88,7 +101,7 @@ class TetherServicer(pb_grpc.TetherServicer):
                 yield event
         except Exception as exc:  # noqa: BLE001 - every failure becomes a status, never a crash
             failure = exc if isinstance(exc, Failure) else classify(exc)
-            await context.abort(grpc.StatusCode[failure.code], failure.message)
+            await context.abort(grpc.StatusCode[failure.code], status_message(failure.message))
 
     async def Exec(self, request: pb.ExecRequest, context: grpc.aio.ServicerContext[Any, Any]) -> pb.ExecResponse:
         self.last_call = time.monotonic()
@@ -108,6 +121,7 @@ class TetherServicer(pb_grpc.TetherServicer):
 
     async def GetJob(self, request: pb.GetJobRequest, context: grpc.aio.ServicerContext[Any, Any]) -> pb.Job:
         async def get() -> pb.Job:
+            check_job_id(request.job_id)
             return await self.store.get_job(request.job_id)
 
         return await _guard(context, get)
@@ -116,6 +130,7 @@ class TetherServicer(pb_grpc.TetherServicer):
         self, request: pb.ListJobsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.ListJobsResponse:
         async def list_jobs() -> pb.ListJobsResponse:
+            check_list_jobs(request)
             jobs, token = await self.store.list_jobs(
                 states=list(request.states),
                 kind=request.kind,
@@ -131,6 +146,7 @@ class TetherServicer(pb_grpc.TetherServicer):
 
     async def CancelJob(self, request: pb.CancelJobRequest, context: grpc.aio.ServicerContext[Any, Any]) -> pb.Job:
         async def cancel() -> pb.Job:
+            check_job_id(request.job_id)
             return await self.store.cancel_job(request.job_id)
 
         return await _guard(context, cancel)
@@ -138,6 +154,10 @@ class TetherServicer(pb_grpc.TetherServicer):
     async def ListSessions(
         self, request: pb.ListSessionsRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.ListSessionsResponse:
+        try:
+            check_session_filter(host=request.host, driver=request.driver)
+        except InvalidRequest as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         sessions = [
             session_message(s)
             for s in self.pool.sessions
@@ -149,6 +169,10 @@ class TetherServicer(pb_grpc.TetherServicer):
     async def CloseSession(
         self, request: pb.CloseSessionRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> pb.CloseSessionResponse:
+        try:
+            check_session_filter(session_id=request.session_id, host=request.host)
+        except InvalidRequest as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         if not (request.session_id or request.host or request.all):
             await context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT, "say which sessions to close: session_id, host or all"

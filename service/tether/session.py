@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import logging
 import queue
 import threading
 import time
@@ -26,8 +27,11 @@ from typing import Any, TypeVar
 from .drivers.contract import ConnectionSpec, Driver
 
 T = TypeVar("T")
+log = logging.getLogger("tether.session")
 
 _session_numbers = itertools.count(1)
+_ABORT_THREADS = 4
+_ABORT_THREAD_IDLE_SECONDS = 2.0
 
 
 class SessionState(StrEnum):
@@ -77,7 +81,13 @@ class SessionClosedBeforeRun(Exception):
 
 
 class DriverHung(TimeoutError):
-    """The deadline passed while the driver was inside a call: the session cannot be trusted."""
+    """The deadline passed while the driver was inside a call: the session cannot be trusted.
+
+    ``call`` is that call's future: only that call is aborted, never one that started after it."""
+
+    def __init__(self, message: str, call: concurrent.futures.Future[Any]) -> None:
+        super().__init__(message)
+        self.call = call
 
 
 class _Worker:
@@ -91,6 +101,7 @@ class _Worker:
         self._queue: queue.SimpleQueue[tuple[Callable[[], Any], concurrent.futures.Future[Any]] | None]
         self._queue = queue.SimpleQueue()
         self._stopped = False
+        self.current: concurrent.futures.Future[Any] | None = None  # the call running now
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
 
@@ -110,12 +121,61 @@ class _Worker:
             call, future = item
             if not future.set_running_or_notify_cancel():
                 continue
+            self.current = future
             try:
                 future.set_result(call())
             except BaseException as exc:  # noqa: BLE001 - handed to the waiting caller
                 future.set_exception(exc)
+            finally:
+                self.current = None
             # An idle session must not keep its last result (a whole output) alive while it waits.
             del item, call, future
+
+
+class _Aborter:
+    """Runs driver aborts (severing a stuck call from outside) on a few daemon threads.
+
+    A storm of deadlines can hang many sessions at once: their aborts share at most
+    ``_ABORT_THREADS`` threads, which exit once idle, instead of one thread each.
+    """
+
+    def __init__(self, max_threads: int, idle_seconds: float) -> None:
+        self._queue: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._max_threads = max_threads
+        self._idle_seconds = idle_seconds
+        self._threads = 0
+        self._waiting = 0
+
+    def run(self, call: Callable[[], None]) -> None:
+        with self._lock:
+            self._queue.put(call)
+            if self._waiting == 0 and self._threads < self._max_threads:
+                self._threads += 1
+                threading.Thread(target=self._loop, name="tether-abort", daemon=True).start()
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                self._waiting += 1
+            try:
+                call = self._queue.get(timeout=self._idle_seconds)
+            except queue.Empty:
+                with self._lock:
+                    self._waiting -= 1
+                    if self._queue.empty():  # else a call arrived while this thread counted as waiting
+                        self._threads -= 1
+                        return
+                continue
+            with self._lock:
+                self._waiting -= 1
+            try:
+                call()
+            except Exception:
+                log.exception("aborting a driver failed")
+
+
+_aborter = _Aborter(_ABORT_THREADS, _ABORT_THREAD_IDLE_SECONDS)
 
 
 class PinnedSession:
@@ -182,30 +242,30 @@ class PinnedSession:
             # The worker marks work running before it starts, so cancel() succeeds only for queued work.
             if future.cancel():
                 raise TimeoutError("timed out waiting behind earlier work on the same session") from None
-            raise DriverHung("timed out inside the driver; the session was closed") from None
+            if future.done():  # it finished just as the deadline passed
+                return future.result()
+            raise DriverHung("timed out inside the driver; the session was closed", future) from None
         finally:
             self.queued -= 1
 
-    def close(self, reason: str, abort: bool = False) -> concurrent.futures.Future[None] | None:
+    def close(
+        self, reason: str, hung: concurrent.futures.Future[Any] | None = None
+    ) -> concurrent.futures.Future[None] | None:
         """Close once; None when already closed, else a future done when the driver is closed.
 
-        Queued work behind the close finds the session closed and never runs. With
-        ``abort``, the driver is closed from a helper thread, which unblocks a call
-        stuck on the session thread."""
+        Queued work behind the close finds the session closed and never runs. The driver is
+        always closed on the session's own thread, after the call under way (if any), and the
+        thread then ends: whatever that call opened meanwhile is closed too. With ``hung`` (a call
+        that overran its deadline) still running, the driver is first aborted from a helper
+        thread, which unblocks it. Work that started after it checked the session open before
+        the close, so it is never the one aborted."""
         with self._closing:
             if self.closed:
                 return None
             self.state = SessionState.CLOSED
             self.close_reason = reason
-        if abort:
-            done: concurrent.futures.Future[None] = concurrent.futures.Future()
-
-            def abort_driver() -> None:
-                self.driver.close()
-                done.set_result(None)
-
-            threading.Thread(target=abort_driver, name=f"tether-abort-{self.id}", daemon=True).start()
-        else:
-            done = self._worker.submit(self.driver.close)
+        if hung is not None and self._worker.current is hung:
+            _aborter.run(self.driver.abort)
+        done = self._worker.submit(self.driver.close)
         self._worker.stop()
         return done

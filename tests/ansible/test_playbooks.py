@@ -225,6 +225,7 @@ def test_a_remote_service_over_tls_with_a_token_from_the_environment(
     cert, key = make_cert(tmp_path)
     token_file = tmp_path / "token"
     token_file.write_text("remote-s3cret-token\n")
+    token_file.chmod(0o600)
     listen = f"127.0.0.1:{free_port()}"
     args = ["--tls-cert", str(cert), "--tls-key", str(key), "--token-file", str(token_file)]
     remote = Tetherd(tmp_path / "remote", args, listen=listen).start()

@@ -152,6 +152,7 @@ def test_tcp_requires_tls_and_token(tmp_path: Path) -> None:
     cert, key = make_cert(tmp_path)
     token_file = tmp_path / "token"
     token_file.write_text("s3cret-token\n")
+    token_file.chmod(0o600)
     args = ["--tls-cert", str(cert), "--tls-key", str(key), "--token-file", str(token_file)]
     daemon = Tetherd(tmp_path / "tls", args, listen=f"127.0.0.1:{free_port()}").start()
     try:

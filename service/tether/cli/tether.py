@@ -18,8 +18,26 @@ from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 
-from ..client import ClientConfig, TetherClient, TetherError, connection_message, operation_message
+from ..client import TetherClient, TetherError, connection_message, operation_message
 from ..v1 import tether_pb2 as pb
+from ._reach import Reach, ServiceUnreachable
+
+
+class UsageError(Exception):
+    """The command line cannot work as given; the message says why."""
+
+
+def _options(text: str | None) -> dict[str, Any] | None:
+    if not text:
+        return None
+    example = """e.g. '{"fast_cli": false}'"""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"--options is not valid JSON ({exc.msg} at character {exc.pos}); {example}") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"--options must be a JSON object of option names and values, {example}")
+    return value
 
 
 def _secret(args: argparse.Namespace, kind: str, required: bool) -> str:
@@ -27,7 +45,7 @@ def _secret(args: argparse.Namespace, kind: str, required: bool) -> str:
     file_name = getattr(args, f"{kind}_file")
     if env_name:
         if env_name not in os.environ:
-            raise SystemExit(f"tether: environment variable {env_name} is not set")
+            raise UsageError(f"environment variable {env_name} is not set")
         return os.environ[env_name]
     if file_name:
         return Path(file_name).read_text().rstrip("\n")
@@ -46,7 +64,7 @@ def _connection(args: argparse.Namespace, host: str = "") -> dict[str, Any]:
         "password": _secret(args, "password", needs_password),
         "secret": _secret(args, "secret", False),
         "private_key_file": args.key_file,
-        "options": json.loads(args.options) if args.options else None,
+        "options": _options(args.options),
     }
 
 
@@ -154,6 +172,13 @@ def cmd_bulk(client: TetherClient, args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+# Two sessions to one target differ by platform, credentials or options: the fingerprint
+# (a hash of the whole session key) tells the last two apart.
+_SESSION_COLUMNS = (
+    "ID", "DRIVER", "PLATFORM", "TARGET", "STATE", "CREATED", "LAST USED", "USES", "QUEUED", "KA FAIL", "FINGERPRINT",
+)  # fmt: skip
+
+
 def cmd_sessions(client: TetherClient, args: argparse.Namespace) -> int:
     if args.close or args.close_host or args.close_all:
         closed = client.close_sessions(args.close or "", args.close_host or "", args.close_all)
@@ -168,17 +193,19 @@ def cmd_sessions(client: TetherClient, args: argparse.Namespace) -> int:
             (
                 s.id,
                 s.driver,
+                s.platform or "-",
                 f"{s.username}@{s.host}:{s.port}",
                 pb.SessionState.Name(s.state).removeprefix("SESSION_STATE_").lower(),
                 _when(s.created),
                 _when(s.last_used),
                 s.use_count,
+                s.queued,
                 s.keepalive_failures,
                 s.fingerprint,
             )
             for s in sessions
         ),
-        ("ID", "DRIVER", "TARGET", "STATE", "CREATED", "LAST USED", "USES", "KA FAIL", "FINGERPRINT"),
+        _SESSION_COLUMNS,
     )
     return 0
 
@@ -218,65 +245,166 @@ def cmd_info(client: TetherClient, args: argparse.Namespace) -> int:
 
 
 def _device_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--driver", default="netmiko")
-    command.add_argument("-p", "--platform", default="", help="driver platform, e.g. cisco_ios")
-    command.add_argument("-u", "--username", default=os.environ.get("USER", ""))
-    command.add_argument("--port", type=int, default=0)
-    command.add_argument("--password-env", help="read the password from this environment variable")
-    command.add_argument("--password-file")
-    command.add_argument("--secret-env", help="read the enable secret from this environment variable")
-    command.add_argument("--secret-file")
-    command.add_argument("-k", "--key-file", default="", help="SSH private key file")
-    command.add_argument("--options", help="driver options as JSON")
-    command.add_argument("--config", action="store_true", help="the commands are configuration lines")
-    command.add_argument("--oneshot", action="store_true", help="connect, run, disconnect")
+    device = command.add_argument_group("device connection")
+    device.add_argument(
+        "--driver", default="netmiko", help="driver that talks to the device (default: %(default)s; null: no device)"
+    )
+    device.add_argument(
+        "-p", "--platform", default="", help="driver platform, e.g. cisco_ios, arista_eos, linux (netmiko device_type)"
+    )
+    device.add_argument(
+        "-u", "--username", default=os.environ.get("USER", ""), help="login user on the device (default: $USER)"
+    )
+    device.add_argument(
+        "--port", type=int, default=0, help="device port (default: 0, the driver's default: 22 for SSH)"
+    )
+    device.add_argument("--password-env", metavar="VAR", help="read the password from this environment variable")
+    device.add_argument(
+        "--password-file", metavar="FILE", help="read the password from this file (first line; no password on argv)"
+    )
+    device.add_argument("--secret-env", metavar="VAR", help="read the enable secret from this environment variable")
+    device.add_argument("--secret-file", metavar="FILE", help="read the enable secret from this file")
+    device.add_argument(
+        "-k", "--key-file", default="", metavar="FILE", help="SSH private key file, read by tetherd (not by this CLI)"
+    )
+    device.add_argument(
+        "--options",
+        metavar="JSON",
+        help='driver options as a JSON object, e.g. \'{"fast_cli": false, "banner_timeout": 30}\'',
+    )
+    run = command.add_argument_group("how to run")
+    run.add_argument(
+        "--config", action="store_true", help="the commands are configuration lines, applied in configuration mode"
+    )
+    run.add_argument(
+        "--oneshot", action="store_true", help="connect, run, disconnect (default: keep a warm pinned session)"
+    )
+
+
+_FORMAT = argparse.RawDescriptionHelpFormatter  # examples in epilogs keep their lines
+
+
+class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _FORMAT)
+        super().__init__(*args, **kwargs)
+
+
+_EXIT_CODES = "exit status: 0 ok, 1 a command or target failed, 2 the call failed or no tetherd answered"
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="tether", description="Talk to tetherd")
-    root.add_argument("--endpoint", help="tetherd address (default: TETHER_ENDPOINT or the local socket)")
-    root.add_argument("--json", action="store_true", help="print JSON")
-    commands = root.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("exec", help="run commands on one device")
-    run.add_argument("host")
-    run.add_argument("commands", nargs="+")
-    run.add_argument("--read-timeout", type=float, default=0.0)
-    run.add_argument("--parse", choices=("textfsm", "ttp"))
-    run.add_argument("--template", help="template file for --parse")
+    root = argparse.ArgumentParser(
+        prog="tether", description="Talk to tetherd", epilog=_EXIT_CODES, formatter_class=_FORMAT
+    )
+    root.add_argument(
+        "--endpoint",
+        help="tetherd address: unix:/path or host:port (default: TETHER_ENDPOINT, else the embedded default socket)",
+    )
+    root.add_argument("--json", action="store_true", help="print JSON instead of text")
+    root.add_argument(
+        "--no-start",
+        action="store_true",
+        help="never start the embedded tetherd (exec, bulk and jobs start it when no endpoint is set; "
+        "also TETHER_AUTO_START=false)",
+    )
+    commands = root.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="what to do", parser_class=_Parser
+    )
+    run = commands.add_parser(
+        "exec",
+        help="run commands on one device",
+        description="Run commands (or configuration lines) on one device through a warm session.",
+        epilog='example: tether exec 10.0.0.1 -p cisco_ios -u admin --password-env PW "show version"',
+    )
+    run.add_argument("host", help="device address or name, e.g. 10.0.0.1 or sw01.example.net")
+    run.add_argument("commands", nargs="+", metavar="COMMAND", help='commands to run in order, e.g. "show version"')
+    run.add_argument(
+        "--read-timeout",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="seconds to wait for each command's output (default: 0, the service's default, 30 s)",
+    )
+    run.add_argument("--parse", choices=("textfsm", "ttp"), help="parse each command's output into JSON")
+    run.add_argument(
+        "--template",
+        metavar="FILE",
+        help="template file for --parse (textfsm without it: ntc-templates by platform and command)",
+    )
     _device_options(run)
-    run.set_defaults(handler=cmd_exec)
-    bulk = commands.add_parser("bulk", help="run commands on many devices")
-    bulk.add_argument("commands", nargs="+")
-    bulk.add_argument("--hosts", nargs="*", default=[], help="host or host:port")
-    bulk.add_argument("--hosts-file", help="one host or host:port per line")
-    bulk.add_argument("--concurrency", type=int, default=0)
-    bulk.add_argument("--no-progress", action="store_true")
+    run.set_defaults(handler=cmd_exec, starts_service=True)
+    bulk = commands.add_parser(
+        "bulk",
+        help="run commands on many devices",
+        description="Run the same commands on many devices in parallel; one result per device as it finishes.",
+        epilog='example: tether bulk --hosts-file switches.txt -p cisco_ios -u admin --password-env PW "show clock"',
+    )
+    bulk.add_argument("commands", nargs="+", metavar="COMMAND", help="commands to run on every device, in order")
+    bulk.add_argument(
+        "--hosts", nargs="*", default=[], metavar="HOST", help="devices as host or host:port, e.g. sw01 10.0.0.2:2222"
+    )
+    bulk.add_argument("--hosts-file", metavar="FILE", help="one host or host:port per line; # starts a comment")
+    bulk.add_argument(
+        "--concurrency", type=int, default=0, help="devices worked on at once (default: 0, the service's default, 32)"
+    )
+    bulk.add_argument("--no-progress", action="store_true", help="no progress bar on a terminal")
     bulk.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
     _device_options(bulk)
-    bulk.set_defaults(handler=cmd_bulk)
-    sessions = commands.add_parser("sessions", help="list or close sessions")
-    sessions.add_argument("--host")
-    sessions.add_argument("--close", metavar="SESSION_ID")
-    sessions.add_argument("--close-host", metavar="HOST")
-    sessions.add_argument("--close-all", action="store_true")
-    sessions.set_defaults(handler=cmd_sessions)
-    jobs = commands.add_parser("jobs", help="list, show or cancel jobs")
-    jobs.add_argument("job_id", nargs="?")
-    jobs.add_argument("--state", action="append", choices=("queued", "running", "succeeded", "failed", "cancelled"))
-    jobs.add_argument("--target")
-    jobs.add_argument("--limit", type=int, default=20)
-    jobs.add_argument("--cancel", metavar="JOB_ID")
-    jobs.set_defaults(handler=cmd_jobs)
-    info = commands.add_parser("info", help="service version and counters")
-    info.set_defaults(handler=cmd_info)
+    bulk.set_defaults(handler=cmd_bulk, starts_service=True)
+    sessions = commands.add_parser(
+        "sessions",
+        help="list or close sessions",
+        description="List the warm sessions (one per device, credentials and platform), or close some.",
+    )
+    sessions.add_argument("--host", help="list only the sessions to this host")
+    sessions.add_argument("--close", metavar="SESSION_ID", help="close this session (ID from the listing)")
+    sessions.add_argument("--close-host", metavar="HOST", help="close every session to this host")
+    sessions.add_argument("--close-all", action="store_true", help="close every session")
+    sessions.set_defaults(handler=cmd_sessions, starts_service=False)
+    jobs = commands.add_parser(
+        "jobs",
+        help="list, show or cancel jobs",
+        description="Every call is a job in tetherd's job store: list recent ones, show one in full, or cancel one.",
+    )
+    jobs.add_argument("job_id", nargs="?", help="show this job in full (JSON)")
+    jobs.add_argument(
+        "--state",
+        action="append",
+        choices=("queued", "running", "succeeded", "failed", "cancelled"),
+        help="list only jobs in this state (repeat for several)",
+    )
+    jobs.add_argument("--target", metavar="HOST", help="list only jobs that ran on this target")
+    jobs.add_argument("--limit", type=int, default=20, help="list at most this many jobs (default: %(default)s)")
+    jobs.add_argument("--cancel", metavar="JOB_ID", help="cancel this queued or running job")
+    # The job store outlives the service: looking up a job after a crash starts the embedded default.
+    jobs.set_defaults(handler=cmd_jobs, starts_service=True)
+    info = commands.add_parser(
+        "info", help="service version and counters", description="tetherd's version, pid and counters."
+    )
+    info.set_defaults(handler=cmd_info, starts_service=False)
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    try:
-        with TetherClient(ClientConfig.from_env(endpoint=args.endpoint)) as client:
-            return int(args.handler(client, args))
-    except TetherError as exc:
-        print(f"tether: {exc}", file=sys.stderr)
-        return 2
+    reach = Reach.from_args(args.endpoint, args.no_start)
+    start = bool(args.starts_service)
+    for attempt in (1, 2):
+        try:
+            with reach.client(start, announce=lambda line: print(f"tether: {line}", file=sys.stderr)) as client:
+                return int(args.handler(client, args))
+        except (ServiceUnreachable, UsageError) as exc:
+            print(f"tether: {exc}", file=sys.stderr)
+            return 2
+        except OSError as exc:  # a file named on the command line (password, template, hosts, TLS)
+            print(f"tether: cannot read {exc.filename or 'a file'}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        except TetherError as exc:
+            # The embedded service may exit (idle) between the look at its socket and the call;
+            # a call that never reached it is safe to make once more, on a fresh one.
+            if attempt == 1 and reach.may_restart(exc, start):
+                continue
+            print(f"tether: {reach.explain(exc, start)}", file=sys.stderr)
+            return 2
+    return 2

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 
 from .. import __version__
-from ..config import ConfigError, load
+from ..config import ConfigError, Settings, default_endpoint, load
 from ..logs import configure
 from ..server import AlreadyRunning, serve
 
@@ -19,23 +19,74 @@ log = logging.getLogger("tether.server")
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="tetherd", description="Tether execution service")
-    root.add_argument("--version", action="version", version=f"tetherd {__version__}")
-    commands = root.add_subparsers(dest="command")
-    serve_cmd = commands.add_parser("serve", help="serve the API (default)")
-    serve_cmd.add_argument("--config", help="TOML settings file (also TETHER_CONFIG)")
-    serve_cmd.add_argument("--listen", help="unix:/path (default: private per-user socket) or host:port (TLS + token)")
-    serve_cmd.add_argument("--state-dir", help="where the job store lives")
-    serve_cmd.add_argument("--token-file", help="file holding the bearer token clients must send")
-    serve_cmd.add_argument("--tls-cert")
-    serve_cmd.add_argument("--tls-key")
-    serve_cmd.add_argument("--tls-client-ca", help="require client certificates signed by this CA")
-    serve_cmd.add_argument("--max-sessions", type=int)
-    serve_cmd.add_argument("--idle-timeout", type=float, help="seconds before an unused session closes")
-    serve_cmd.add_argument("--keepalive-seconds", type=float)
-    serve_cmd.add_argument("--exit-when-idle", type=float, help="exit after this many seconds with no sessions")
-    serve_cmd.add_argument("--log-level")
-    serve_cmd.add_argument("--log-format", choices=("json", "text"))
+    defaults = Settings()
+    root = argparse.ArgumentParser(
+        prog="tetherd",
+        description="Tether execution service",
+        epilog="example: tetherd serve --listen 0.0.0.0:7443 --tls-cert c.pem --tls-key k.pem --token-file t",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    root.add_argument("--version", action="version", version=f"tetherd {__version__}", help="print the version")
+    commands = root.add_subparsers(dest="command", metavar="COMMAND", help="what to do (default: serve)")
+    serve_cmd = commands.add_parser(
+        "serve",
+        help="serve the API (default)",
+        description="Serve the tether.v1 API. Every setting is also TETHER_<NAME> or a key in the --config file.",
+    )
+    serve_cmd.add_argument("--config", metavar="FILE", help="TOML settings file, [tetherd] table (also TETHER_CONFIG)")
+    serve_cmd.add_argument(
+        "--listen",
+        help="unix:/path, or host:port for TCP (TLS and a token required); "
+        f"default: the private per-user socket, now {default_endpoint()}",
+    )
+    serve_cmd.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="where the job store lives (default: $XDG_STATE_HOME/tether, else ~/.local/state/tether)",
+    )
+    serve_cmd.add_argument(
+        "--token-file",
+        metavar="FILE",
+        help="file holding the bearer token clients must send (required on TCP; keep it private)",
+    )
+    serve_cmd.add_argument("--tls-cert", metavar="FILE", help="server certificate (PEM) for a TCP listener")
+    serve_cmd.add_argument("--tls-key", metavar="FILE", help="private key (PEM) of --tls-cert")
+    serve_cmd.add_argument("--tls-client-ca", metavar="FILE", help="require client certificates signed by this CA")
+    serve_cmd.add_argument(
+        "--max-sessions",
+        type=int,
+        metavar="N",
+        help=f"warm sessions kept at most; the least recently used idle one closes first "
+        f"(default: {defaults.max_sessions})",
+    )
+    serve_cmd.add_argument(
+        "--idle-timeout",
+        type=float,
+        metavar="SECONDS",
+        help=f"seconds before an unused session closes (default: {defaults.idle_timeout:g})",
+    )
+    serve_cmd.add_argument(
+        "--keepalive-seconds",
+        type=float,
+        metavar="SECONDS",
+        help=f"seconds between keepalive probes of an idle session (default: {defaults.keepalive_seconds:g})",
+    )
+    serve_cmd.add_argument(
+        "--exit-when-idle",
+        type=float,
+        metavar="SECONDS",
+        help="exit after this many seconds with no session and no call (default: 0, never; "
+        "the embedded default uses 900)",
+    )
+    serve_cmd.add_argument(
+        "--log-level",
+        type=str.lower,
+        choices=("debug", "info", "warning", "error"),
+        help=f"log verbosity (default: {defaults.log_level})",
+    )
+    serve_cmd.add_argument(
+        "--log-format", choices=("json", "text"), help=f"log records to stderr as (default: {defaults.log_format})"
+    )
     return root
 
 

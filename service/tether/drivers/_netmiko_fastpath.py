@@ -25,6 +25,9 @@ from collections.abc import Iterator
 import paramiko
 from netmiko.base_connection import BaseConnection
 from netmiko.exceptions import ReadException, ReadTimeout
+from netmiko.netmiko_globals import BACKSPACE_CHAR
+
+from ..safe_regex import SafePattern
 
 _MAX_SEARCHED = 2_000_000
 _RECENT_READS = 20
@@ -78,33 +81,62 @@ def _reads(conn: BaseConnection, read_timeout: float, pattern: str) -> Iterator[
             poller.poll(None if left is None else left * 1000)
 
 
-def send_command(conn: BaseConnection, command: str, pattern: str, read_timeout: float) -> str:
+def send_command(conn: BaseConnection, command: str, pattern: str | SafePattern, read_timeout: float) -> str:
     """``conn.send_command(command, expect_string=pattern, cmd_verify=False)``, woken by data.
 
-    Only for connections where ``can_read_fast(conn)``.
+    Only for connections where ``can_read_fast(conn)``. A user's pattern comes as a
+    SafePattern (linear-time RE2); a ``str`` is one of tether's own (an escaped prompt).
     """
     command_line = conn.normalize_cmd(command)
     conn.write_channel(command_line)
+    user_pattern = pattern if isinstance(pattern, SafePattern) else None
+    found = pattern.matches if isinstance(pattern, SafePattern) else re.compile(pattern).search
+    text = pattern.pattern if isinstance(pattern, SafePattern) else pattern
     output = ""
     recent: deque[str] = deque(maxlen=_RECENT_READS)
     first_line_processed = False
-    for new_data in _reads(conn, read_timeout, pattern):
+    for new_data in _reads(conn, read_timeout, text):
         output += new_data
         recent.append(new_data)
         if not first_line_processed:
-            output, first_line_processed = conn._first_line_handler(output, pattern)
+            if user_pattern is None:
+                output, first_line_processed = conn._first_line_handler(output, text)
+            else:
+                output, first_line_processed = _first_line_handler(conn, output, user_pattern), True
         # As netmiko: past 2M characters, look for the prompt in the latest reads only.
-        if re.search(pattern, output if len(output) <= _MAX_SEARCHED else "".join(recent)):
+        if found(output if len(output) <= _MAX_SEARCHED else "".join(recent)):
             break
     return conn._sanitize_output(output, strip_command=True, command_string=command_line, strip_prompt=True)
 
 
+def _first_line_handler(conn: BaseConnection, output: str, pattern: SafePattern) -> str:
+    """netmiko's ``_first_line_handler`` for a user's pattern, which it would run with re.
+
+    A repainted echo line (it holds a backspace) may show the prompt early: drop the line
+    from the pattern's first match on, as netmiko's ``re.sub(pattern + ".*$", "", line)``.
+    """
+    first_line, newline, rest = output.partition(conn.RETURN)
+    if BACKSPACE_CHAR in first_line and (parts := pattern.partition(first_line)) is not None:
+        return parts[0] + newline + rest
+    return output
+
+
 def _read_until_pattern(
-    self: BaseConnection, pattern: str = "", read_timeout: float = 10.0, re_flags: int = 0, max_loops: int | None = None
+    self: BaseConnection,
+    pattern: str | SafePattern = "",
+    read_timeout: float = 10.0,
+    re_flags: int = 0,
+    max_loops: int | None = None,
 ) -> str:
-    """netmiko's ``read_until_pattern``: up to and including ``pattern``; the rest stays buffered."""
+    """netmiko's ``read_until_pattern``: up to and including ``pattern``; the rest stays buffered.
+
+    netmiko's own callers pass its constant patterns (``re``); a user's pattern comes as a
+    SafePattern, matched in linear time (its flags were given when it was compiled).
+    """
     if self.read_timeout_override:
         read_timeout = self.read_timeout_override
+    if isinstance(pattern, SafePattern):
+        return _read_until_user_pattern(self, pattern, read_timeout)
     output = ""
     for new_data in _reads(self, read_timeout, pattern):
         output += new_data
@@ -118,4 +150,19 @@ def _read_until_pattern(
     before, match, rest = results
     if rest:
         self._read_buffer += rest
+    return before + match
+
+
+def _read_until_user_pattern(conn: BaseConnection, pattern: SafePattern, read_timeout: float) -> str:
+    output = ""
+    for new_data in _reads(conn, read_timeout, pattern.pattern):
+        output += new_data
+        if pattern.matches(output):
+            break
+    parts = pattern.partition(output)
+    if parts is None:
+        raise ReadException(f"Unable to split output on pattern={pattern!r}")
+    before, match, rest = parts
+    if rest:
+        conn._read_buffer += rest
     return before + match

@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 CONTRACT_VERSION = 1
+DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024
 
 
 class Capability(StrEnum):
@@ -55,6 +56,8 @@ class ConnectionSpec:
     options: Mapping[str, Any] = field(default_factory=dict)
     keepalive_seconds: float = 30.0
     connect_timeout: float = 15.0
+    # The most output one command, exec or fetched file may produce before it is cut off.
+    max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES
 
     @property
     def target(self) -> str:
@@ -106,8 +109,30 @@ class CommandTimeout(CommandFailed):
     """One command did not finish in its time; the session is still usable."""
 
 
+class OutputLimitExceeded(CommandFailed):
+    """A command, exec or file produced more than ``max_output_bytes``; reading stopped there."""
+
+    def __init__(self, what: str, limit: int, consequence: str = "") -> None:
+        super().__init__(f"{what} exceeded max_output_bytes ({format_size(limit)}){consequence}")
+        self.limit = limit
+
+
+def format_size(size: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale} {unit}"
+    return f"{size} bytes"
+
+
 class SessionLost(DriverError):
     """The session died under the call; it must be discarded."""
+
+
+class SessionLostBeforeSend(SessionLost):
+    """The session was found dead before any byte of the call reached the device.
+
+    Raised only by the check a driver makes before sending; a call on a warm session that
+    fails this way can be retried on a fresh session without the device seeing it twice."""
 
 
 class Driver(ABC):
@@ -168,4 +193,14 @@ class Driver(ABC):
 
     @abstractmethod
     def close(self) -> None:
-        """Disconnect. Must not raise, and must be safe to call twice or from another thread."""
+        """Disconnect. Must not raise, and must be safe to call twice or from another thread.
+
+        Sticky: once closed, an :meth:`open` still under way (on the session's thread) ends by
+        disconnecting what it opened, so no connection outlives a close whatever the timing."""
+
+    def abort(self) -> None:
+        """Unblock a call stuck on the session's thread, from another thread (a deadline passed).
+
+        Must not block for long. The service then closes the driver on the session's own thread
+        once the stuck call returns; the default simply closes from here."""
+        self.close()

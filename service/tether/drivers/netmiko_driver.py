@@ -16,10 +16,14 @@ import io
 import re
 import socket
 import sys
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from ..limits import quote
+from ..suggest import did_you_mean
+from . import _ssh_policy
 from .contract import (
     CONTRACT_VERSION,
     AuthFailed,
@@ -32,7 +36,9 @@ from .contract import (
     DriverMeta,
     ExecResult,
     InvalidRequest,
+    OutputLimitExceeded,
     SessionLost,
+    SessionLostBeforeSend,
     Unsupported,
 )
 
@@ -50,12 +56,17 @@ try:
         ConfigInvalidException,
         NetmikoAuthenticationException,
         NetmikoTimeoutException,
+        ReadException,
         ReadTimeout,
     )
     from netmiko.ssh_dispatcher import CLASS_MAPPER
 
+    from .. import safe_regex
+    from . import _connect_errors as connect_errors
+    from . import _netmiko_checks as netmiko_checks
     from . import _netmiko_fastpath as fastpath
     from . import _ssh_channels as ssh_channels
+    from ._read_guard import ReadGuard
 finally:
     if _skip_invoke:
         del sys.modules["invoke"]
@@ -107,21 +118,18 @@ def _load_private_key(text: str) -> paramiko.PKey:
     raise InvalidRequest("connection.private_key is not a readable unencrypted SSH private key")
 
 
-def _connect_failure(exc: BaseException, timeout: float) -> str:
-    """Name the real cause netmiko wraps in its timeout (and drop its advice paragraph)."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        refused = isinstance(cause, ConnectionRefusedError) or (
-            isinstance(cause, paramiko.ssh_exception.NoValidConnectionsError)
-            and any(isinstance(e, ConnectionRefusedError) for e in cause.errors.values())
-        )
-        if refused:
-            return "connection refused"
-        if isinstance(cause, socket.gaierror):
-            return f"cannot resolve host name ({cause})"
-        cause = cause.__cause__ or cause.__context__
-    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"no SSH session within {timeout:g}s ({first_line})"
+def _first_line(exc: BaseException) -> str:
+    """netmiko's message without its advice paragraph."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[0][:300] if lines else type(exc).__name__
+
+
+def _channel_alive(conn: BaseConnection) -> bool:
+    channel = conn.remote_conn
+    if not isinstance(channel, paramiko.Channel):
+        return True  # telnet or serial: no cheap check; the first write says it
+    transport = channel.get_transport()
+    return not (channel.closed or channel.eof_received) and transport is not None and transport.is_active()
 
 
 def _prompt_pattern(base_prompt: str, prompt: str) -> str:
@@ -133,11 +141,14 @@ def _prompt_pattern(base_prompt: str, prompt: str) -> str:
     return re.escape(base_prompt) + r"[^\r\n]{0,64}[>#$%]\s*$"
 
 
-def _error_pattern(spec: ConnectionSpec) -> re.Pattern[str] | None:
+def _error_pattern(spec: ConnectionSpec) -> safe_regex.SafePattern | None:
+    """What marks a device error in output (multiline), always matched in linear time (RE2)."""
     configured = spec.options.get("error_pattern")
     if configured is None:
         configured = next((p for prefix, p in _ERROR_PATTERNS.items() if spec.platform.startswith(prefix)), "")
-    return re.compile(str(configured), re.MULTILINE) if configured else None
+    if not configured:
+        return None
+    return safe_regex.compile(str(configured), "netmiko option 'error_pattern'", multiline=True)
 
 
 class NetmikoDriver(Driver):
@@ -168,6 +179,11 @@ class NetmikoDriver(Driver):
         self._fast = bool(spec.options.get("fast_cli", True))
         self._cmd_verify = bool(spec.options.get("cmd_verify", False))
         self._read_fast = False  # decided at open: fast_cli, no echo check, a platform netmiko reads generically
+        # Every read of the session goes through the guard: output cap, and prompt failure after an abort.
+        self._reads = ReadGuard(spec.max_output_bytes)
+        self._lifecycle = threading.Lock()
+        self._closed = False  # sticky: set by the first close or abort
+        self._opening = False
 
     @classmethod
     def validate(cls, spec: ConnectionSpec) -> None:
@@ -175,9 +191,8 @@ class NetmikoDriver(Driver):
         if not spec.platform:
             raise InvalidRequest("connection.platform is required for netmiko (a device_type such as cisco_ios)")
         if spec.platform not in CLASS_MAPPER:
-            close = [p for p in CLASS_MAPPER if p.startswith(spec.platform.split("_")[0])][:8]
-            hint = f"; similar: {', '.join(close)}" if close else ""
-            raise InvalidRequest(f"connection.platform {spec.platform!r} is not a netmiko device_type{hint}")
+            hint = did_you_mean(spec.platform, CLASS_MAPPER)
+            raise InvalidRequest(f"connection.platform {quote(spec.platform)} is not a netmiko device_type{hint}")
         if not spec.username:
             raise InvalidRequest("connection.username is required for netmiko")
         if not (spec.password or spec.private_key or spec.private_key_file):
@@ -185,22 +200,33 @@ class NetmikoDriver(Driver):
         for name, value in spec.options.items():
             expected = _PASSTHROUGH.get(name) or _OWN.get(name)
             if expected is None:
-                known = ", ".join(sorted({*_PASSTHROUGH, *_OWN}))
-                raise InvalidRequest(f"unknown netmiko option {name!r} (known: {known})")
+                raise InvalidRequest(connect_errors.unknown_option("netmiko", name, {**_PASSTHROUGH, **_OWN}))
             if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
                 raise InvalidRequest(f"netmiko option {name!r} has the wrong type: {type(value).__name__}")
+        netmiko_checks.check_option_ranges(spec.options)
         if spec.private_key:
             _load_private_key(spec.private_key)
-        if spec.options.get("error_pattern"):
-            try:
-                re.compile(str(spec.options["error_pattern"]))
-            except re.error as exc:
-                raise InvalidRequest(
-                    f"netmiko option 'error_pattern' is not a valid regular expression: {exc}"
-                ) from None
+        _error_pattern(spec)  # refuses a pattern RE2 cannot run
 
     def open(self) -> None:
+        with self._lifecycle:
+            if self._closed:
+                raise SessionLost(f"{self.spec.target}: the session was closed before it opened")
+            self._opening = True
+        try:
+            self._open()
+        finally:
+            with self._lifecycle:
+                self._opening = False
+                closed_meanwhile = self._closed
+            if closed_meanwhile:  # close() during the open only severed the transport: finish it here
+                self._disconnect()
+        if closed_meanwhile:
+            raise SessionLost(f"{self.spec.target}: the session was closed while it was opening")
+
+    def _open(self) -> None:
         spec = self.spec
+        _ssh_policy.check_options(spec.options)
         params: dict[str, Any] = {
             "device_type": spec.platform,
             "host": spec.host,
@@ -216,13 +242,16 @@ class NetmikoDriver(Driver):
             "use_keys": bool(spec.private_key_file),
         }
         if spec.private_key_file:
-            params["key_file"] = spec.private_key_file
+            params["key_file"] = _ssh_policy.allowed_key_file(spec.private_key_file)
         if spec.private_key:
             params["pkey"] = _load_private_key(spec.private_key)
         params.update({k: v for k, v in spec.options.items() if k in _PASSTHROUGH})
+        started = time.monotonic()
         try:
             conn = ConnectHandler(**params, auto_connect=False)
+            _ssh_policy.apply(conn, spec)
             self._conn = conn
+            self._reads.install(conn)
             try:
                 fastpath.open_session(conn, fast=self._fast)
             except BaseException:
@@ -230,12 +259,20 @@ class NetmikoDriver(Driver):
                 raise
         except NetmikoAuthenticationException as exc:
             raise AuthFailed(f"{spec.username}@{spec.target}: authentication failed") from exc
-        except NetmikoTimeoutException as exc:
-            raise ConnectFailed(f"{spec.target}: {_connect_failure(exc, spec.connect_timeout)}") from exc
+        except NetmikoTimeoutException as exc:  # netmiko's wrapper, also around a refused host key
+            what = connect_errors.describe_connect_failure(
+                exc, spec.host, spec.port, spec.connect_timeout, time.monotonic() - started
+            )
+            raise _ssh_policy.host_key_failure(spec, exc) or ConnectFailed(f"{spec.target}: {what}") from exc
         except ConnectionRefusedError as exc:
             raise ConnectFailed(f"{spec.target}: connection refused") from exc
+        except ReadTimeout as exc:  # logged in, but the device never showed what the platform's login waits for
+            raise ConnectFailed(
+                f"{spec.target}: the login as netmiko platform {spec.platform!r} did not complete "
+                f"({_first_line(exc)}); check connection.platform"
+            ) from exc
         except ValueError as exc:  # netmiko's word for a setting it cannot use (e.g. a missing key file)
-            detail = " ".join(str(exc).split())
+            detail = connect_errors.in_tether_words(str(exc))[:300]
             raise ConnectFailed(f"{spec.target}: netmiko refused the connection settings: {detail}") from exc
         except (socket.gaierror, *_TRANSPORT_ERRORS) as exc:
             raise ConnectFailed(f"{spec.target}: {type(exc).__name__}: {exc}") from exc
@@ -246,7 +283,7 @@ class NetmikoDriver(Driver):
             prompt = conn.find_prompt()
         except (ValueError, ReadTimeout, *_TRANSPORT_ERRORS) as exc:
             self.close()
-            raise ConnectFailed(f"{spec.target}: could not reach a usable prompt: {exc}") from exc
+            raise ConnectFailed(f"{spec.target}: could not reach a usable prompt: {_first_line(exc)}") from exc
         self._prompt_pattern = _prompt_pattern(conn.base_prompt, prompt)
         self._read_fast = self._fast and not self._cmd_verify and fastpath.can_read_fast(conn)
 
@@ -302,19 +339,66 @@ class NetmikoDriver(Driver):
             raise CommandFailed(f"not run: the session to {self.spec.target} {self._retired}")
         return conn
 
-    def run_command(self, command: str, options: CommandOptions) -> str:
-        conn = self._check_usable()
+    def _ready_to_send(self, conn: BaseConnection) -> None:
+        """Discard earlier output and check the session is alive: nothing of the next call is sent yet,
+        so a session found dead here (the device restarted since the last call) can be replaced."""
         try:
             self._drain(conn)
-            pattern = options.expect_prompt or self._prompt_pattern
-            if self._read_fast:
-                output = fastpath.send_command(conn, command, pattern, options.read_timeout)
-            else:
-                output = str(
-                    conn.send_command(
-                        command, expect_string=pattern, read_timeout=options.read_timeout, cmd_verify=self._cmd_verify
+            alive = _channel_alive(conn)
+        except (ReadException, *_TRANSPORT_ERRORS) as exc:
+            raise SessionLostBeforeSend(
+                f"{self.spec.target}: session lost before sending: {type(exc).__name__}: {exc}"
+            ) from exc
+        if not alive:
+            raise SessionLostBeforeSend(f"{self.spec.target}: the session was closed by the device before sending")
+
+    @contextlib.contextmanager
+    def _capped(self, what: str) -> Iterator[None]:
+        """Count what the device prints against max_output_bytes; past it, retire the session:
+        the device may still be printing, and nothing else would ever read that output."""
+        try:
+            with self._reads.counting(what):
+                yield
+        except OutputLimitExceeded as exc:
+            self._retired = f"printed more than max_output_bytes for {what}"
+            raise OutputLimitExceeded(
+                what, exc.limit, "; the session is closed (the next request opens a fresh one)"
+            ) from None
+
+    def _expected(self, options: CommandOptions) -> str | safe_regex.SafePattern:
+        """What ends a command's output: the user's pattern (linear-time), else the session prompt."""
+        if not options.expect_prompt:
+            return self._prompt_pattern
+        if not self._read_fast:
+            # netmiko's own send_command would run the pattern with Python's re (backtracking).
+            why = "fast_cli is false" if not self._fast else "cmd_verify is true" if self._cmd_verify else ""
+            why = (
+                why or f"netmiko reads {self.spec.platform} sessions with its own code (telnet, serial or an override)"
+            )
+            raise InvalidRequest(
+                f"operation.expect_prompt needs tether's own read path, which this session cannot use ({why}); "
+                "leave expect_prompt empty to wait for the session prompt"
+            )
+        return safe_regex.compile(options.expect_prompt, "operation.expect_prompt")
+
+    def run_command(self, command: str, options: CommandOptions) -> str:
+        conn = self._check_usable()
+        pattern = self._expected(options)
+        self._ready_to_send(conn)
+        try:
+            with self._capped(f"output of {quote(command)}"):
+                if self._read_fast:
+                    output = fastpath.send_command(conn, command, pattern, options.read_timeout)
+                else:
+                    assert isinstance(pattern, str)  # _expected() refuses a user pattern here
+                    output = str(
+                        conn.send_command(
+                            command,
+                            expect_string=pattern,
+                            read_timeout=options.read_timeout,
+                            cmd_verify=self._cmd_verify,
+                        )
                     )
-                )
         except ReadTimeout as exc:
             # The command may still be printing: resynchronise on the prompt before anything else.
             note = self._recover(conn)
@@ -324,19 +408,16 @@ class NetmikoDriver(Driver):
         text = output.removeprefix("\n")
         rejected = self._errors.search(text) if self._errors else None
         if rejected:
-            raise CommandFailed(f"{self.spec.target} rejected {command!r}: {rejected.group(0).strip()}", text)
+            raise CommandFailed(f"{self.spec.target} rejected {command!r}: {rejected.strip()}", text)
         return text
 
     def run_config(self, lines: Sequence[str], options: CommandOptions) -> str:
         conn = self._check_usable()
+        self._expected(options)  # an expect_prompt this session cannot honour is refused before any change
+        self._ready_to_send(conn)
         try:
-            self._drain(conn)
-            output = conn.send_config_set(
-                list(lines),
-                read_timeout=options.read_timeout,
-                cmd_verify=True,
-                error_pattern=self._errors.pattern if self._errors else "",
-            )
+            with self._capped("output of the configuration"):
+                output = netmiko_checks.send_config(conn, lines, options.read_timeout, self._errors)
         except ReadTimeout as exc:
             note = self._recover(conn)
             raise CommandFailed(f"configuration did not complete within {options.read_timeout:g}s{note}") from exc
@@ -358,8 +439,10 @@ class NetmikoDriver(Driver):
 
     def save_config(self) -> str:
         conn = self._check_usable()
+        self._ready_to_send(conn)
         try:
-            return str(conn.save_config())
+            with self._capped("output of saving the configuration"):
+                return str(conn.save_config())
         except NotImplementedError as exc:
             raise Unsupported(f"netmiko cannot save the configuration on {self.spec.platform}") from exc
         except _TRANSPORT_ERRORS as exc:
@@ -369,13 +452,16 @@ class NetmikoDriver(Driver):
         client = self._connection().remote_conn_pre
         transport = client.get_transport() if isinstance(client, paramiko.SSHClient) else None
         if transport is None or not transport.is_active():
-            raise SessionLost(f"{self.spec.target}: SSH transport is down")
+            raise SessionLostBeforeSend(f"{self.spec.target}: SSH transport is down")
         return transport
 
     def exec_command(self, command: str, stdin: bytes, timeout: float) -> ExecResult:
-        return ssh_channels.run_exec(self._transport(), self.spec.target, command, stdin, timeout)
+        return ssh_channels.run_exec(
+            self._transport(), self.spec.target, command, stdin, timeout, self.spec.max_output_bytes
+        )
 
     def _sftp_client(self) -> paramiko.SFTPClient:
+        self._transport()  # a session found dead here has sent nothing yet
         if self._sftp is None:
             client = self._connection().remote_conn_pre
             if not isinstance(client, paramiko.SSHClient):
@@ -392,7 +478,7 @@ class NetmikoDriver(Driver):
         ssh_channels.put_file(self._sftp_client(), self.spec.target, remote_path, data, file_mode)
 
     def fetch_file(self, remote_path: str) -> bytes:
-        return ssh_channels.fetch_file(self._sftp_client(), self.spec.target, remote_path)
+        return ssh_channels.fetch_file(self._sftp_client(), self.spec.target, remote_path, self.spec.max_output_bytes)
 
     def probe(self) -> None:
         conn = self._connection()
@@ -407,6 +493,30 @@ class NetmikoDriver(Driver):
             raise SessionLost(f"{self.spec.target}: keepalive probe failed: {exc}") from exc
 
     def close(self) -> None:
+        with self._lifecycle:
+            self._closed = True
+            if self._opening:
+                # open() runs on the session's thread and disconnects what it opened once it ends;
+                # netmiko's state is not touched from here while it is being built.
+                self._sever()
+                return
+        self._disconnect()
+
+    def abort(self) -> None:
+        """Sever the SSH transport under a stuck call; the session's thread then closes the rest."""
+        with self._lifecycle:
+            self._closed = True
+        self._sever()
+
+    def _sever(self) -> None:
+        self._reads.aborted = True  # netmiko's own read loops then fail at once instead of at their timeout
+        client = getattr(self._conn, "remote_conn_pre", None)
+        transport = client.get_transport() if isinstance(client, paramiko.SSHClient) else None
+        if transport is not None:
+            with contextlib.suppress(Exception):
+                transport.close()
+
+    def _disconnect(self) -> None:
         conn, self._conn = self._conn, None
         sftp, self._sftp = self._sftp, None
         if sftp is not None:

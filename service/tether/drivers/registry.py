@@ -14,6 +14,8 @@ from __future__ import annotations
 import threading
 from importlib.metadata import EntryPoint, entry_points
 
+from ..limits import quote
+from ..suggest import did_you_mean
 from .contract import CONTRACT_VERSION, Driver, InvalidRequest
 
 ENTRY_POINT_GROUP = "tether.drivers"
@@ -35,7 +37,8 @@ class DriverRegistry:
             entry = self._entry_points.get(name)
             if entry is None:
                 known = ", ".join(self.names()) or "none"
-                raise InvalidRequest(f"unknown driver {name!r} (installed drivers: {known})")
+                hint = did_you_mean(name, self.names())
+                raise InvalidRequest(f"unknown driver {quote(name)}{hint} (installed drivers: {known})")
             driver: type[Driver] = entry.load()
             self._check(name, driver)
             self._loaded[name] = driver

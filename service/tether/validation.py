@@ -1,0 +1,138 @@
+"""Request validation for the executor, never on the event loop.
+
+Validating a request can take real time: the registry may import a driver (netmiko:
+half a second), a Bulk has up to 10,000 connections, a template is compiled. All of it
+runs on this module's own threads (``tether-validate``), so no request can delay
+another client's call. A warm request skips the hop: validated connection and operation
+specs are cached by their serialized bytes, and a small request (at most
+``INLINE_VALIDATION_BYTES``, so serializing it for the key costs microseconds) whose
+connection and operation are both cached is two dict lookups on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from .drivers.contract import ConnectionSpec, Driver, InvalidRequest
+from .drivers.registry import DriverRegistry
+from .requests import (
+    Defaults,
+    OperationSpec,
+    Redactor,
+    check_bulk,
+    check_execute,
+    check_transfer,
+    connection_spec,
+    driver_name,
+    merge_connection,
+    operation_spec,
+)
+from .v1 import tether_pb2 as pb
+
+T = TypeVar("T")
+INLINE_VALIDATION_BYTES = 16_384  # also the largest cache key kept: the caches stay bounded in bytes
+SPEC_CACHE_SIZE = 1_024  # entries per cache
+VALIDATION_THREADS = 2
+
+Connection = tuple[type[Driver], ConnectionSpec, Redactor]
+Transfer = pb.PutFileRequest | pb.FetchFileRequest | pb.ExecRequest
+
+
+def _remember(cache: dict[Any, Any], key: Any, size: int, value: Any) -> None:
+    if size > INLINE_VALIDATION_BYTES:
+        return
+    if len(cache) >= SPEC_CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
+
+
+class RequestValidator:
+    def __init__(self, registry: DriverRegistry, defaults: Defaults, allow_special_file_modes: bool = False) -> None:
+        self.registry = registry
+        self.defaults = defaults
+        self.allow_special_file_modes = allow_special_file_modes
+        self._connections: dict[tuple[str, bytes], Connection] = {}
+        self._operations: dict[bytes, OperationSpec] = {}
+        self._threads = concurrent.futures.ThreadPoolExecutor(VALIDATION_THREADS, "tether-validate")
+
+    async def _off_loop(self, validate: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._threads, validate)
+
+    def _connection(self, driver: str, connection: pb.Connection) -> Connection:
+        """(validation thread) The driver and validated spec of a connection message, cached."""
+        key = (driver, connection.SerializeToString(deterministic=True))
+        cached = self._connections.get(key)
+        if cached is None:
+            driver_class = self.registry.get(driver_name(driver))
+            spec = connection_spec(connection, self.defaults, driver_class)
+            cached = (driver_class, spec, Redactor.for_specs([spec]))
+            _remember(self._connections, key, len(key[1]), cached)
+        return cached
+
+    def _operation(self, operation: pb.Operation) -> OperationSpec:
+        """(validation thread) The validated spec of an operation message, cached."""
+        key = operation.SerializeToString(deterministic=True)
+        cached = self._operations.get(key)
+        if cached is None:
+            cached = operation_spec(operation, self.defaults)
+            _remember(self._operations, key, len(key), cached)
+        return cached
+
+    def _execute(self, request: pb.ExecuteRequest) -> tuple[type[Driver], ConnectionSpec, Redactor, OperationSpec]:
+        driver_name(request.driver)
+        check_execute(request)
+        return (*self._connection(request.driver, request.connection), self._operation(request.operation))
+
+    async def execute(self, request: pb.ExecuteRequest) -> tuple[type[Driver], ConnectionSpec, Redactor, OperationSpec]:
+        """The driver, spec, redactor and operation of an Execute; InvalidRequest when refused."""
+        if request.ByteSize() <= INLINE_VALIDATION_BYTES:
+            connection = self._connections.get(
+                (request.driver, request.connection.SerializeToString(deterministic=True))
+            )
+            operation = self._operations.get(request.operation.SerializeToString(deterministic=True))
+            if connection is not None and operation is not None:
+                check_execute(request)  # a few bounded fields of a small message
+                return (*connection, operation)
+        return await self._off_loop(lambda: self._execute(request))
+
+    def _transfer(self, request: Transfer) -> Connection:
+        driver_name(request.driver)
+        check_transfer(request, self.allow_special_file_modes)
+        return self._connection(request.driver, request.connection)
+
+    async def transfer(self, request: Transfer) -> Connection:
+        """The driver, spec and redactor of an Exec, PutFile or FetchFile; InvalidRequest when refused."""
+        small = len(request.driver) <= INLINE_VALIDATION_BYTES
+        if small and request.connection.ByteSize() <= INLINE_VALIDATION_BYTES:
+            cached = self._connections.get((request.driver, request.connection.SerializeToString(deterministic=True)))
+            if cached is not None:
+                check_transfer(request, self.allow_special_file_modes)  # lengths are checked before any scan
+                return cached
+        return await self._off_loop(lambda: self._transfer(request))
+
+    def _bulk(
+        self, request: pb.BulkRequest
+    ) -> tuple[type[Driver], OperationSpec, list[tuple[str, ConnectionSpec]], Redactor]:
+        driver = self.registry.get(driver_name(request.driver))
+        check_bulk(request)
+        op = operation_spec(request.operation, self.defaults)
+        targets: list[tuple[str, ConnectionSpec]] = []
+        names: set[str] = set()
+        for index, target in enumerate(request.targets):
+            merged = merge_connection(request.defaults, target.connection)
+            spec = connection_spec(merged, self.defaults, driver, where=f"targets[{index}]")
+            name = target.name or spec.host
+            if name in names:
+                raise InvalidRequest(f"targets[{index}]: duplicate target name {name!r}")
+            names.add(name)
+            targets.append((name, spec))
+        return driver, op, targets, Redactor.for_specs(spec for _, spec in targets)
+
+    async def bulk(
+        self, request: pb.BulkRequest
+    ) -> tuple[type[Driver], OperationSpec, list[tuple[str, ConnectionSpec]], Redactor]:
+        """The driver, operation, named target specs and redactor of a Bulk (always off the loop)."""
+        return await self._off_loop(lambda: self._bulk(request))
