@@ -122,7 +122,7 @@ class TetherServicer(pb_grpc.TetherServicer):
     async def GetJob(self, request: pb.GetJobRequest, context: grpc.aio.ServicerContext[Any, Any]) -> pb.Job:
         async def get() -> pb.Job:
             check_job_id(request.job_id)
-            return self.store.get(request.job_id)
+            return await self.store.get_job(request.job_id)
 
         return await _guard(context, get)
 
@@ -131,7 +131,7 @@ class TetherServicer(pb_grpc.TetherServicer):
     ) -> pb.ListJobsResponse:
         async def list_jobs() -> pb.ListJobsResponse:
             check_list_jobs(request)
-            jobs, token = self.store.query(
+            jobs, token = await self.store.list_jobs(
                 states=list(request.states),
                 kind=request.kind,
                 target=request.target,
@@ -147,7 +147,7 @@ class TetherServicer(pb_grpc.TetherServicer):
     async def CancelJob(self, request: pb.CancelJobRequest, context: grpc.aio.ServicerContext[Any, Any]) -> pb.Job:
         async def cancel() -> pb.Job:
             check_job_id(request.job_id)
-            return self.store.cancel(request.job_id)
+            return await self.store.cancel_job(request.job_id)
 
         return await _guard(context, cancel)
 
