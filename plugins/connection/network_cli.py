@@ -274,7 +274,7 @@ import base64
 import hashlib
 import json
 import os
-import pickle  # noqa: S403 - the play context, to the user's own broker, as ansible-core does for ansible-connection
+import pickle
 from typing import Any
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError

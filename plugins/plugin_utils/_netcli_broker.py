@@ -24,7 +24,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-import pickle  # noqa: S403 - the play context, from the user's own workers over a 0600 socket (as ansible-connection)
+import pickle
 import socket
 import sys
 import threading
@@ -107,7 +107,7 @@ class Broker:
     # -- the lease behind a link
 
     def _open_lease(self, connection: Any) -> Any:
-        from tether.lease_client import ChannelLeaseClient  # noqa: PLC0415 - the broker alone pays gRPC
+        from tether.lease_client import ChannelLeaseClient
 
         spec = connection._tether_spec
         settings: _tether.ServiceSettings = spec["settings"]
@@ -132,7 +132,7 @@ class Broker:
         try:
             return service.call(lease)
         except _tether.ServiceError as exc:
-            from ansible.errors import AnsibleConnectionFailure  # noqa: PLC0415
+            from ansible.errors import AnsibleConnectionFailure
 
             raise AnsibleConnectionFailure(
                 f"tether.fleet.network_cli: no session to {spec['name']} ({exc.code}): {exc.message}"
@@ -143,7 +143,7 @@ class Broker:
     def attach(self, request: dict[str, Any]) -> dict[str, Any]:
         key = str(request["key"])
         play_context = PlayContext()
-        play_context.deserialize(pickle.loads(base64.b64decode(request["play_context"])))  # noqa: S301
+        play_context.deserialize(pickle.loads(base64.b64decode(request["play_context"])))
         options = request["options"]
         spec = {
             "settings": _tether.settings_from_values(request["settings"]),
@@ -159,7 +159,7 @@ class Broker:
             )
             connection._tether_spec = spec
             connection.set_options(direct=options)
-            path = os.path.join(self.directory, f"cli-{key[:32]}.sock")
+            path = os.path.join(self.directory, f"nl-{key[:20]}.sock")
             if os.path.exists(path):
                 os.unlink(path)
             connection._socket_path = path

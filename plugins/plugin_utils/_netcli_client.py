@@ -23,8 +23,7 @@ import sys
 import time
 from typing import Any
 
-from ansible import constants as C
-from ansible import release
+from ansible import constants, release
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 from ansible.module_utils.connection import recv_data, send_data
 from ansible.plugins.loader import (
@@ -38,6 +37,7 @@ from ansible.plugins.loader import (
 from ansible.utils.collection_loader import AnsibleCollectionConfig
 
 START_TIMEOUT = 30.0
+_MAX_DIR = 72  # room for "/nl-" + 20 + ".sock" within the 107 bytes of a unix socket path
 _BOOT = (
     "from ansible.plugins.loader import init_plugin_loader; init_plugin_loader(); "
     "from ansible_collections.tether.fleet.plugins.plugin_utils._netcli_broker import main; main()"
@@ -51,6 +51,8 @@ class BrokerError(Exception):
 def _private_dir() -> str:
     base = os.environ.get("XDG_RUNTIME_DIR") or ""
     path = os.path.join(base, "tether") if base and os.path.isdir(base) else f"/tmp/tether-{os.getuid()}"
+    if len(path) > _MAX_DIR:  # unix socket paths hold at most 107 bytes
+        path = f"/tmp/tether-{os.getuid()}"
     os.makedirs(path, mode=0o700, exist_ok=True)
     info = os.lstat(path)
     if info.st_uid != os.getuid() or info.st_mode & 0o077 or not os.path.isdir(path) or os.path.islink(path):
@@ -72,8 +74,8 @@ def broker_environment() -> dict[str, str]:
             "ANSIBLE_TERMINAL_PLUGINS": terminal_loader.print_paths(),
         }
     )
-    if C.CONFIG_FILE:
-        env["ANSIBLE_CONFIG"] = C.CONFIG_FILE
+    if constants.CONFIG_FILE:
+        env["ANSIBLE_CONFIG"] = constants.CONFIG_FILE
     return env
 
 
@@ -82,7 +84,7 @@ def control_path(env: dict[str, str]) -> str:
     identity = [sys.executable, release.__version__, env.get("ANSIBLE_COLLECTIONS_PATH", ""), env.get("PYTHONPATH", "")]
     identity += [f"{k}={env[k]}" for k in names]
     digest = hashlib.sha256("\0".join(identity).encode()).hexdigest()[:16]
-    return os.path.join(_private_dir(), f"netcli-{digest}.sock")
+    return os.path.join(_private_dir(), f"nc-{digest[:12]}.sock")
 
 
 def _ask(path: str, request: dict[str, Any], timeout: float) -> dict[str, Any]:
@@ -112,7 +114,7 @@ def _start(path: str, env: dict[str, str]) -> None:
             return
         log = os.open(path[: -len(".sock")] + ".log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
-            process = subprocess.Popen(  # noqa: S603 - our own interpreter and code
+            process = subprocess.Popen(
                 [sys.executable, "-c", _BOOT, path],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -126,9 +128,7 @@ def _start(path: str, env: dict[str, str]) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while not _answers(path):
             if process.poll() is not None or time.monotonic() > deadline:
-                raise BrokerError(
-                    f"the tether.fleet.network_cli broker did not start; see {path[: -len('.sock')]}.log"
-                )
+                raise BrokerError(f"the tether.fleet.network_cli broker did not start; see {path[: -len('.sock')]}.log")
             time.sleep(0.02)
 
 

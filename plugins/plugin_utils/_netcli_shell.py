@@ -20,9 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
-from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.loader import connection_loader
-
 from ansible_collections.ansible.netcommon.plugins.plugin_utils.connection_base import NetworkConnectionBase
 
 _WINDOW = 256  # what netcommon matches prompts against: the last 256 bytes received
@@ -179,18 +177,19 @@ def leased_cli_class(open_lease: Callable[[Any], Any]) -> type:
                 if prompts and not handled:
                     handled = self._handle_prompt(window, prompts, answer, newline, False, check_all)
                     self._matched_prompt_window = self._window_count
-                elif prompts and handled and prompt_retry_check and self._matched_prompt_window + 1 == self._window_count:
-                    if self._handle_prompt(window, prompts, answer, newline, prompt_retry_check, check_all):
-                        raise AnsibleConnectionFailure(
-                            f"For matched prompt '{self._matched_cmd_prompt}', answer is not valid"
-                        )
+                elif (
+                    prompts and handled and prompt_retry_check and self._matched_prompt_window + 1 == self._window_count
+                ) and self._handle_prompt(window, prompts, answer, newline, prompt_retry_check, check_all):
+                    raise AnsibleConnectionFailure(
+                        f"For matched prompt '{self._matched_cmd_prompt}', answer is not valid"
+                    )
                 # Reads here can be larger than netcommon's 256 bytes: look for errors in all that is new.
                 fresh = self._strip(bytes(received[max(0, start - _WINDOW) :]))
                 if self._find_error(fresh):
                     errored_response = window if self._find_error(window) else fresh
                 if self._find_prompt(window):
                     if errored_response:
-                        raise AnsibleConnectionFailure(to_text(errored_response, errors="surrogate_then_replace"))
+                        raise AnsibleConnectionFailure(errored_response)  # bytes, as netcommon raises it
                     self._last_response = bytes(received)
                     self._command_response = self._sanitize(self._strip(self._last_response), command, strip_prompt)
                     prompt_seen = True

@@ -188,15 +188,18 @@ class ChannelLeases:
             return self._hold(d, bridge, key, opened, wait_deadline)
 
         self.pool.counters["channel_leases"] += 1
-        run = asyncio.ensure_future(
-            self.pool.run(driver, spec, hold, wait_deadline + opened.max_duration + _GRACE)
-        )
+        run = asyncio.ensure_future(self.pool.run(driver, spec, hold, wait_deadline + opened.max_duration + _GRACE))
         run.add_done_callback(lambda _f: bridge.events.put_nowait(None))
         pump = asyncio.ensure_future(self._pump(requests, bridge))
         self._background.update((run, pump))
         for task in (run, pump):
             task.add_done_callback(self._background.discard)
-        run.add_done_callback(lambda _f: (pump.cancel(), bridge.close()))
+
+        def finished(_run: asyncio.Future[Any]) -> None:
+            pump.cancel()
+            bridge.close()
+
+        run.add_done_callback(finished)
         try:
             while (event := await bridge.events.get()) is not None:
                 if event.WhichOneof("event") == "opened":

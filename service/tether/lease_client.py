@@ -18,7 +18,7 @@ import grpc
 from .client import TetherClient, TetherError, _connection
 from .v1 import tether_pb2 as pb
 
-__all__ = ["LeaseEnded", "ChannelLeaseClient"]
+__all__ = ["ChannelLeaseClient", "LeaseEnded"]
 
 MAX_INPUT_MESSAGE = 64 * 1024
 

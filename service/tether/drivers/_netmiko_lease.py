@@ -39,12 +39,12 @@ class NetmikoChannelLease(ChannelLease):
             return False
 
     def fileno(self) -> int:
-        return self._channel.fileno()
+        return int(self._channel.fileno())
 
     def read(self, max_bytes: int) -> bytes:
         channel = self._channel
         if channel.recv_ready():
-            return channel.recv(max_bytes)
+            return bytes(channel.recv(max_bytes))
         if channel.closed or channel.eof_received:
             raise SessionLost(f"{self._driver.spec.target}: the device closed the session")
         return b""
