@@ -38,7 +38,7 @@ from ansible.playbook.play_context import PlayContext
 from ansible.utils.jsonrpc import JsonRpcServer
 
 from ansible_collections.tether.fleet.plugins.module_utils import _tether
-from ansible_collections.tether.fleet.plugins.plugin_utils._netcli_shell import leased_cli_class
+from ansible_collections.tether.fleet.plugins.plugin_utils._broker_relay import ServiceRelay
 
 IDLE_EXIT = 900.0  # seconds with no link and no request before the broker exits
 _LINK_IDLE = 1800.0  # a link no task used for this long is closed (a run that died without reset)
@@ -101,8 +101,19 @@ class Broker:
         self.links: dict[str, DeviceLink] = {}
         self.lock = threading.Lock()
         self.last_request = time.monotonic()
-        self.cli_class = leased_cli_class(self._open_lease)
-        self._services: dict[_tether.ServiceSettings, _tether.Service] = {}
+        self.relay = ServiceRelay()
+        self._cli_class: type | None = None
+
+    @property
+    def cli_class(self) -> type:
+        """netcommon's network_cli over a lease; loaded on first use (tether.fleet.pinned needs no netcommon)."""
+        if self._cli_class is None:
+            from ansible_collections.tether.fleet.plugins.plugin_utils._netcli_shell import (
+                leased_cli_class,
+            )
+
+            self._cli_class = leased_cli_class(self._open_lease)
+        return self._cli_class
 
     # -- the lease behind a link
 
@@ -110,11 +121,7 @@ class Broker:
         from tether.lease_client import ChannelLeaseClient
 
         spec = connection._tether_spec
-        settings: _tether.ServiceSettings = spec["settings"]
-        with self.lock:
-            service = self._services.get(settings)
-            if service is None:
-                service = self._services[settings] = _tether.Service(settings)
+        service = self.relay.service(spec["settings"])
         wait = float(connection.get_option("persistent_connect_timeout"))
 
         def lease(client: Any) -> Any:
@@ -202,7 +209,8 @@ class Broker:
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
         self.last_request = time.monotonic()
         method = request.get("method")
-        handler = {"attach": self.attach, "task_done": self.task_done, "reset": self.reset}.get(str(method))
+        handlers = {"attach": self.attach, "task_done": self.task_done, "reset": self.reset, "service": self.relay.call}
+        handler = handlers.get(str(method))
         if method == "ping":
             return {"pid": os.getpid()}
         if handler is None:

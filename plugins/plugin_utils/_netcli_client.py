@@ -83,6 +83,8 @@ def control_path(env: dict[str, str]) -> str:
     names = sorted(k for k in env if k.startswith("ANSIBLE_") and (k.endswith("_PLUGINS") or k in ("ANSIBLE_CONFIG",)))
     identity = [sys.executable, release.__version__, env.get("ANSIBLE_COLLECTIONS_PATH", ""), env.get("PYTHONPATH", "")]
     identity += [f"{k}={env[k]}" for k in names]
+    # What the broker's tetherd defaults derive from (the embedded socket's place, TETHER_* settings).
+    identity += [f"{k}={env[k]}" for k in sorted(env) if k.startswith("TETHER_") or k == "XDG_RUNTIME_DIR"]
     digest = hashlib.sha256("\0".join(identity).encode()).hexdigest()[:16]
     return os.path.join(_private_dir(), f"nc-{digest[:12]}.sock")
 

@@ -8,8 +8,6 @@ start from the same configuration.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -79,26 +77,10 @@ def vendor_collections() -> Path:
 
 
 @pytest.fixture
-def farm(ansible: Ansible) -> Iterator[Any]:
+def farm() -> Iterator[Any]:
     switches = start_switches(1)
     yield switches
-    stop_brokers(ansible.runtime_dir)
     switches.stop()
-
-
-def stop_brokers(runtime_dir: Path) -> None:
-    """End the network_cli brokers this test's playbooks started (found by their XDG_RUNTIME_DIR)."""
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            if b"_netcli_broker" not in (proc / "cmdline").read_bytes():
-                continue
-            environ = (proc / "environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if f"XDG_RUNTIME_DIR={runtime_dir}".encode() in environ:
-            os.kill(int(proc.name), signal.SIGTERM)
 
 
 def _run(ansible: Ansible, vendor: Path, book: str, hosts: dict[str, Any], *args: str) -> PlaybookRun:
