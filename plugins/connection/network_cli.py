@@ -25,13 +25,61 @@ description:
 author:
   - Tether maintainers (@tether)
 extends_documentation_fragment:
-  - ansible.netcommon.connection_persistent
   - tether.fleet.service.connection
 notes:
   - The enable secret (C(ansible_become_password)) is handed to tetherd with the login credentials when
     C(become) is on; the session is then opened in privileged mode and is a different session from the
     unprivileged one.
 options:
+  import_modules:
+    type: boolean
+    description:
+      - Run the module inside the task's worker (netcommon's direct execution). Only this mode is supported.
+    default: true
+    ini:
+      - section: ansible_network
+        key: import_modules
+    env:
+      - name: ANSIBLE_NETWORK_IMPORT_MODULES
+    vars:
+      - name: ansible_network_import_modules
+  persistent_connect_timeout:
+    type: int
+    description:
+      - Seconds to wait for the device's session (tetherd may have to open it, or wait for another run's turn).
+    default: 30
+    ini:
+      - section: persistent_connection
+        key: connect_timeout
+    env:
+      - name: ANSIBLE_PERSISTENT_CONNECT_TIMEOUT
+    vars:
+      - name: ansible_connect_timeout
+  persistent_command_timeout:
+    type: int
+    description:
+      - Seconds to wait for a command's prompt to come back.
+    default: 30
+    ini:
+      - section: persistent_connection
+        key: command_timeout
+    env:
+      - name: ANSIBLE_PERSISTENT_COMMAND_TIMEOUT
+    vars:
+      - name: ansible_command_timeout
+  persistent_log_messages:
+    type: boolean
+    description:
+      - Log every command and response to the Ansible log (C(log_path)), as ansible.netcommon.network_cli
+        does; that log does not redact device configuration.
+    default: false
+    ini:
+      - section: persistent_connection
+        key: log_messages
+    env:
+      - name: ANSIBLE_PERSISTENT_LOG_MESSAGES
+    vars:
+      - name: ansible_persistent_log_messages
   host:
     description:
     - Specifies the remote device FQDN or IP address to establish the SSH connection to.

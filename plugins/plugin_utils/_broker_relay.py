@@ -31,7 +31,11 @@ class ServiceRelay:
         with self._lock:
             service = self._services.get(settings)
             if service is None:
-                service = self._services[settings] = _tether.Service(settings)
+                service = _tether.Service(settings)
+                # Start the embedded tetherd now, once: a Service restarting it under calls that
+                # other threads have in flight on the same channel would cut those calls off.
+                service.call(lambda client: client.info())
+                self._services[settings] = service
             return service
 
     def call(self, request: dict[str, Any]) -> dict[str, Any]:

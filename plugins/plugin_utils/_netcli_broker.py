@@ -55,7 +55,9 @@ class DeviceLink:
         self.lock = threading.Lock()
         self.last_used = time.monotonic()
         self.server = JsonRpcServer()
-        self.server.register(connection)
+        # JsonRpcServer keeps its registered objects in a class attribute (ansible-connection serves one
+        # device per process); here each link must dispatch to its own connection only.
+        self.server._objects = {connection}
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.listener.bind(socket_path)
         os.chmod(socket_path, 0o600)
@@ -65,7 +67,7 @@ class DeviceLink:
     def _accept(self) -> None:
         while True:
             try:
-                peer, _ = self.listener.accept()
+                peer = self.listener.accept()[0]
             except OSError:
                 return
             threading.Thread(target=self._serve, args=(peer,), daemon=True).start()
@@ -103,10 +105,15 @@ class Broker:
         self.last_request = time.monotonic()
         self.relay = ServiceRelay()
         self._cli_class: type | None = None
+        self._loading = threading.RLock()  # Ansible's plugin loader is not safe for two threads at once
 
     @property
     def cli_class(self) -> type:
         """netcommon's network_cli over a lease; loaded on first use (tether.fleet.pinned needs no netcommon)."""
+        with self._loading:
+            return self._load_cli_class()
+
+    def _load_cli_class(self) -> type:
         if self._cli_class is None:
             from ansible_collections.tether.fleet.plugins.plugin_utils._netcli_shell import (
                 leased_cli_class,
@@ -161,11 +168,12 @@ class Broker:
         with self.lock:
             link = self.links.get(key)
         if link is None:
-            connection = self.cli_class(
-                play_context, "/dev/null", task_uuid=request["task_uuid"], ansible_playbook_pid=request["run"]
-            )
-            connection._tether_spec = spec
-            connection.set_options(direct=options)
+            with self._loading:  # loads the vendor's terminal and cliconf plugins
+                connection = self.cli_class(
+                    play_context, "/dev/null", task_uuid=request["task_uuid"], ansible_playbook_pid=request["run"]
+                )
+                connection._tether_spec = spec
+                connection.set_options(direct=options)
             path = os.path.join(self.directory, f"nl-{key[:20]}.sock")
             if os.path.exists(path):
                 os.unlink(path)
@@ -253,7 +261,7 @@ def serve(control_path: str) -> None:
     try:
         while True:
             try:
-                peer, _ = listener.accept()
+                peer = listener.accept()[0]
             except TimeoutError:
                 if broker.expire():
                     return

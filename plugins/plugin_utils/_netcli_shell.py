@@ -21,7 +21,6 @@ from typing import Any
 
 from ansible.errors import AnsibleConnectionFailure, AnsibleError
 from ansible.plugins.loader import connection_loader
-from ansible_collections.ansible.netcommon.plugins.plugin_utils.connection_base import NetworkConnectionBase
 
 _WINDOW = 256  # what netcommon matches prompts against: the last 256 bytes received
 
@@ -56,6 +55,10 @@ def leased_cli_class(open_lease: Callable[[Any], Any]) -> type:
     base = connection_loader.get("ansible.netcommon.network_cli", class_only=True)
     if base is None:
         raise AnsibleError("tether.fleet.network_cli needs the ansible.netcommon collection (network_cli)")
+    # A dependency of the collection, loaded only where network_cli is used (tether.fleet.pinned needs none).
+    from ansible_collections.ansible.netcommon.plugins.plugin_utils.connection_base import (
+        NetworkConnectionBase,
+    )
 
     class Connection(base):  # type: ignore[misc,valid-type]  # the name Ansible derives option lookups from
         _tether_open_lease = staticmethod(open_lease)

@@ -174,3 +174,24 @@ def test_arista_eos_over_the_simulator_cli() -> None:
         "fake-switches' Arista SSH CLI was not tried in this change (its eos cliconf also asks for JSON output, "
         "'show version | json', which would need checking there first)"
     )
+
+
+def test_each_host_of_a_play_talks_to_its_own_device(ansible: Ansible, vendor_collections: Path) -> None:
+    farm = start_switches(3)
+    try:
+        book = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: hostname
+      cisco.ios.ios_command:
+        commands: [show running-config | include hostname]
+"""
+        hosts = inventory(farm.switches, ansible_connection=TETHER)
+        for _ in range(2):
+            run = _run(ansible, vendor_collections, book, hosts, "--forks", "3")
+            for name, result in run.task_results("hostname").items():
+                assert result["stdout"] == [f"hostname {name}"]
+        assert ansible.counters()["connections_opened"] == 3
+    finally:
+        farm.stop()
