@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""The vendor collections the network_cli tests and benchmark compare against, taken from the
-community ``ansible`` package on PyPI (Galaxy is unreachable here): the wheel is downloaded once
-to build/baseline-download/ and only the collections needed are extracted to
-build/vendor-collections/ (git-ignored; nothing is installed). Idempotent; prints the path.
+"""The vendor collections the network_cli tests and benchmark compare against (and awx.awx, for the
+AWX credential type playbook), taken from the community ``ansible`` package on PyPI (Galaxy is
+unreachable here): the wheel is downloaded once to build/baseline-download/ and only the collections
+needed are extracted to build/vendor-collections/ (git-ignored; nothing is installed). Idempotent;
+prints the path.
 
     python3 scripts/vendor_collections.py
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VERSION = "12.3.0"  # the newest community package for Python 3.11
-COLLECTIONS = ("ansible/netcommon", "ansible/utils", "cisco/ios", "arista/eos")
+COLLECTIONS = ("ansible/netcommon", "ansible/utils", "cisco/ios", "arista/eos", "awx/awx")
 DOWNLOAD = ROOT / "build" / "baseline-download"
 DEST = ROOT / "build" / "vendor-collections"
 
