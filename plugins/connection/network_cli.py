@@ -467,10 +467,10 @@ class Connection(ConnectionBase):  # type: ignore[misc]  # ansible ships no type
         return self
 
     def exec_command(self, cmd: str, in_data: bytes | None = None, sudoable: bool = True) -> tuple[int, bytes, bytes]:
-        what = "async tasks or modules as separate processes (import_modules: false)"
-        if self._play_context and getattr(self, "_task_async", False):
-            what = "async tasks"
-        raise AnsibleConnectionFailure(UNSUPPORTED.format(what=what))
+        # Reached only when a module runs as a separate process: async tasks and import_modules: false.
+        raise AnsibleError(
+            UNSUPPORTED.format(what="async tasks or modules as separate processes (import_modules: false)")
+        )
 
     def put_file(self, in_path: str, out_path: str) -> None:
         raise AnsibleError(UNSUPPORTED.format(what="file transfers (net_put, template to the device)"))

@@ -42,6 +42,9 @@ from ansible_collections.tether.fleet.plugins.plugin_utils._broker_relay import 
 
 IDLE_EXIT = 900.0  # seconds with no link and no request before the broker exits
 _LINK_IDLE = 1800.0  # a link no task used for this long is closed (a run that died without reset)
+# A lease nothing was written to for this long ends, so a run that died without its reset holds the
+# device no longer than that; the run's next task (after a long pause, say) simply leases it again.
+_LEASE_IDLE = 60.0
 
 
 class DeviceLink:
@@ -137,7 +140,7 @@ class Broker:
                 spec["connection"],
                 driver=spec["driver"],
                 wait_timeout=wait,
-                idle_timeout=_LINK_IDLE,
+                idle_timeout=_LEASE_IDLE,
                 labels={"source": "ansible", "connection": "tether.fleet.network_cli", "inventory_host": spec["name"]},
             )
             held.wait_opened(wait + 5)

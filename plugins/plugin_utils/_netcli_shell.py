@@ -155,7 +155,10 @@ def leased_cli_class(open_lease: Callable[[Any], Any]) -> type:
             while True:
                 left = deadline - time.monotonic()
                 if prompt_seen:
-                    data = lease.read(None)  # only what has already arrived: no fixed wait after a prompt
+                    try:
+                        data = lease.read(None)  # only what has already arrived: no fixed wait after a prompt
+                    except Exception:  # noqa: BLE001 - the lease ended after the answer was complete
+                        data = b""
                     if not data:
                         return self._command_response
                     prompt_seen = False

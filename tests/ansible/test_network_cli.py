@@ -152,7 +152,7 @@ def test_privilege_1_login_becomes_enable(ansible: Ansible, vendor_collections: 
     assert run.task_results("privilege")["sw01"]["stdout"] == ["Current privilege level is 15"]
 
 
-def test_file_transfer_fails_saying_why(ansible: Ansible, vendor_collections: Path, farm: Any) -> None:
+def test_what_cannot_work_fails_saying_why(ansible: Ansible, vendor_collections: Path, farm: Any) -> None:
     book = """
 - hosts: all
   gather_facts: false
@@ -162,10 +162,19 @@ def test_file_transfer_fails_saying_why(ansible: Ansible, vendor_collections: Pa
         src: running-config
         dest: "{{ playbook_dir }}/copy"
       ignore_errors: true
+    - name: async
+      cisco.ios.ios_command:
+        commands: [show version]
+      async: 30
+      poll: 1
+      ignore_errors: true
 """
     run = _run(ansible, vendor_collections, book, inventory(farm.switches, ansible_connection=TETHER))
-    result = run.task_results("get")["sw01"]
-    assert result["failed"] and "cannot copy files" in result["msg"]
+    get = run.task_results("get")["sw01"]
+    assert get["failed"] and "cannot copy files" in get["msg"]
+    background = run.task_results("async")["sw01"]
+    assert background.get("failed") or background.get("unreachable")
+    assert "async tasks" in background["msg"] and "ansible.netcommon.network_cli" in background["msg"]
 
 
 def test_arista_eos_over_the_simulator_cli() -> None:
