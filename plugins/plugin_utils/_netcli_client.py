@@ -79,14 +79,29 @@ def broker_environment() -> dict[str, str]:
     return env
 
 
-def control_path(env: dict[str, str]) -> str:
-    names = sorted(k for k in env if k.startswith("ANSIBLE_") and (k.endswith("_PLUGINS") or k in ("ANSIBLE_CONFIG",)))
-    identity = [sys.executable, release.__version__, env.get("ANSIBLE_COLLECTIONS_PATH", ""), env.get("PYTHONPATH", "")]
-    identity += [f"{k}={env[k]}" for k in names]
-    # What the broker's tetherd defaults derive from (the embedded socket's place, TETHER_* settings).
-    identity += [f"{k}={env[k]}" for k in sorted(env) if k.startswith("TETHER_") or k == "XDG_RUNTIME_DIR"]
+def control_path() -> str:
+    """The broker for this Ansible set-up: keyed by what decides which plugins it loads and which tetherd
+    it talks to. Cheap (no plugin path scan): it runs on every task."""
+    env = os.environ
+    identity = [
+        sys.executable,
+        release.__version__,
+        os.pathsep.join(AnsibleCollectionConfig.collection_paths),
+        os.pathsep.join(AnsibleCollectionConfig.playbook_paths),
+        str(constants.CONFIG_FILE),
+        str(_mtime(constants.CONFIG_FILE)),
+    ]
+    identity += [f"{k}={env[k]}" for k in sorted(env) if k.startswith(("ANSIBLE_", "TETHER_"))]
+    identity += [f"{k}={env.get(k, '')}" for k in ("XDG_RUNTIME_DIR", "PYTHONPATH")]
     digest = hashlib.sha256("\0".join(identity).encode()).hexdigest()[:16]
     return os.path.join(_private_dir(), f"nc-{digest[:12]}.sock")
+
+
+def _mtime(path: str | None) -> float:
+    try:
+        return os.stat(path).st_mtime if path else 0.0
+    except OSError:
+        return 0.0
 
 
 def _ask(path: str, request: dict[str, Any], timeout: float) -> dict[str, Any]:
@@ -136,12 +151,11 @@ def _start(path: str, env: dict[str, str]) -> None:
 
 def ask(request: dict[str, Any], start: bool = True, timeout: float = 60.0) -> dict[str, Any]:
     """``request`` answered by this user's broker (started when ``start`` and none answers)."""
-    env = broker_environment()
-    path = control_path(env)
+    path = control_path()
     try:
         return _ask(path, request, timeout)
     except (FileNotFoundError, ConnectionRefusedError):
         if not start:
             return {}
-    _start(path, env)
+    _start(path, broker_environment())
     return _ask(path, request, timeout)
