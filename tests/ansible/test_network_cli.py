@@ -8,6 +8,7 @@ start from the same configuration.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -204,3 +205,42 @@ def test_each_host_of_a_play_talks_to_its_own_device(ansible: Ansible, vendor_co
         assert ansible.counters()["connections_opened"] == 3
     finally:
         farm.stop()
+
+
+def test_two_runs_on_one_device_take_turns(ansible: Ansible, vendor_collections: Path, farm: Any) -> None:
+    """Both runs finish, every answer is whole: a run hands the session over between its tasks when
+    another waits for it, never in the middle of one."""
+    tasks = "\n".join(
+        f"""    - name: t{i}
+      cisco.ios.ios_command:
+        commands: [show running-config, show version]"""
+        for i in range(6)
+    )
+    book = ansible.write("turns.yml", f"- hosts: all\n  gather_facts: false\n  tasks:\n{tasks}\n")
+    hosts = ansible.write("turns.json", inventory(farm.switches, ansible_connection=TETHER))
+    env = ansible.env(ANSIBLE_COLLECTIONS_PATH=f"{ansible.collections}:{vendor_collections}")
+    command = [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(hosts), str(book)]
+    runs = [
+        subprocess.Popen(command, env=env, cwd=ansible.workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    for run in runs:
+        out, err = run.communicate(timeout=240)
+        assert run.returncode == 0, out.decode()[-3000:] + err.decode()[-2000:]
+        report = PlaybookRun(run.returncode, out.decode(), err.decode(), 0.0)
+        for i in range(6):
+            running, version = report.task_results(f"t{i}")["sw01"]["stdout"]
+            assert running.startswith("Building configuration") and running.rstrip().endswith("end")
+            assert version.startswith("Cisco IOS Software")
+    assert ansible.counters()["connections_opened"] == 1
+
+
+def test_the_modules_socket_is_private(ansible: Ansible, vendor_collections: Path, farm: Any) -> None:
+    book = "- hosts: all\n  gather_facts: false\n  tasks:\n    - cisco.ios.ios_command: {commands: [show version]}\n"
+    _run(ansible, vendor_collections, book, inventory(farm.switches, ansible_connection=TETHER))
+    directories = [ansible.runtime_dir / "tether", Path(f"/tmp/tether-{os.getuid()}")]
+    sockets = [s for d in directories if d.is_dir() for s in d.glob("n[cl]-*.sock")]
+    assert sockets
+    for path in sockets:
+        assert path.stat().st_mode & 0o777 == 0o600, path
+        assert path.parent.stat().st_mode & 0o777 == 0o700, path.parent
