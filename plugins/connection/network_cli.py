@@ -321,6 +321,7 @@ EXAMPLES = r"""
 import base64
 import hashlib
 import json
+import multiprocessing
 import os
 import pickle
 from typing import Any
@@ -377,7 +378,10 @@ class Connection(ConnectionBase):  # type: ignore[misc]  # ansible ships no type
 
     def __init__(self, play_context: Any, new_stdin: Any = None, *args: Any, **kwargs: Any) -> None:
         self._task_uuid = str(kwargs.pop("task_uuid", "") or "")
-        self._run = str(kwargs.pop("ansible_playbook_pid", "") or os.getppid())
+        # The run: ansible-playbook's pid. Workers are told it; a connection made in ansible-playbook
+        # itself (meta: reset_connection) is in that process.
+        in_parent = multiprocessing.parent_process() is None
+        self._run = str(kwargs.pop("ansible_playbook_pid", "") or (os.getpid() if in_parent else os.getppid()))
         super().__init__(play_context, new_stdin, *args, **kwargs)
         self._network_os = play_context.network_os
         self._cliconf: Any = None

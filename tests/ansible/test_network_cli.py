@@ -246,3 +246,25 @@ def test_the_modules_socket_is_private(ansible: Ansible, vendor_collections: Pat
     for path in sockets:
         assert path.stat().st_mode & 0o777 == 0o600, path
         assert path.parent.stat().st_mode & 0o777 == 0o700, path.parent
+
+
+def test_reset_connection_hands_the_session_back_mid_play(
+    ansible: Ansible, vendor_collections: Path, farm: Any
+) -> None:
+    book = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: before
+      cisco.ios.ios_command:
+        commands: [show version]
+    - name: reset
+      ansible.builtin.meta: reset_connection
+    - name: after
+      cisco.ios.ios_command:
+        commands: [show version]
+"""
+    _run(ansible, vendor_collections, book, inventory(farm.switches, ansible_connection=TETHER))
+    counters = ansible.counters()
+    assert counters["channel_leases"] == 2  # leased again after the reset
+    assert counters["connections_opened"] == 1  # the session itself stayed warm
