@@ -22,6 +22,7 @@ Private to the collection: not a public API.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import pickle
@@ -57,6 +58,7 @@ class DeviceLink:
         self.connection = connection
         self.lock = threading.Lock()
         self.last_used = time.monotonic()
+        self.settings = ""  # digest of the options and play context last applied to the connection
         self.server = JsonRpcServer()
         # JsonRpcServer keeps its registered objects in a class attribute (ansible-connection serves one
         # device per process); here each link must dispatch to its own connection only.
@@ -159,6 +161,9 @@ class Broker:
 
     def attach(self, request: dict[str, Any]) -> dict[str, Any]:
         key = str(request["key"])
+        settings = hashlib.sha256(
+            json.dumps([request["options"], request["play_context"]], sort_keys=True, default=str).encode()
+        ).hexdigest()
         play_context = PlayContext()
         play_context.deserialize(pickle.loads(base64.b64decode(request["play_context"])))
         options = request["options"]
@@ -189,9 +194,13 @@ class Broker:
                 link.last_used = time.monotonic()
                 connection = link.connection
                 connection._tether_spec = spec
-                connection.set_options(direct=options)
-                connection.update_play_context(pickle.dumps(play_context.serialize()))
+                if link.settings != settings:  # most tasks of a play change nothing: skip netcommon's work
+                    connection.set_options(direct=options)
+                    connection.update_play_context(pickle.dumps(play_context.serialize()))
+                else:
+                    connection.reset_history()  # what update_play_context does besides
                 connection.set_check_prompt(request["task_uuid"])
+        link.settings = settings
         return {"socket_path": link.socket_path, "messages": link.connection.pop_messages()}
 
     def task_done(self, request: dict[str, Any]) -> dict[str, Any]:
