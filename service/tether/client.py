@@ -61,7 +61,7 @@ class ClientConfig:
         values: dict[str, Any] = {
             "endpoint": env.get("TETHER_ENDPOINT", ""),
             "token": env.get("TETHER_TOKEN", ""),
-            "tls_ca": env.get("TETHER_TLS_CA", ""),
+            "tls_ca": env.get("TETHER_TLS_CA", "") or env.get("TETHER_CA", ""),  # TETHER_CA: the AWX credential
             "tls_cert": env.get("TETHER_TLS_CERT", ""),
             "tls_key": env.get("TETHER_TLS_KEY", ""),
             "tls_server_name": env.get("TETHER_TLS_SERVER_NAME", ""),

@@ -105,7 +105,7 @@ class Executor:
         self.default_timeout = default_timeout
         self._slots = asyncio.Semaphore(max_concurrency)
         self._background: set[asyncio.Future[None]] = set()
-        self._validate = RequestValidator(registry, defaults, allow_special_file_modes)
+        self.validate = RequestValidator(registry, defaults, allow_special_file_modes)
 
     async def _run_target(
         self,
@@ -157,7 +157,7 @@ class Executor:
             raise Failure(failure.code, message) from None
 
     async def execute(self, request: pb.ExecuteRequest) -> pb.ExecuteResponse:
-        driver, spec, redact, op = await self._validate.execute(request)
+        driver, spec, redact, op = await self.validate.execute(request)
         job = self.store.create(
             pb.JOB_KIND_EXECUTE, driver.meta.name, [spec.target], map(redact, op.lines), dict(request.labels)
         )
@@ -186,7 +186,7 @@ class Executor:
         path_required: bool = True,
         timeout: float = 0.0,
     ) -> tuple[str, Outcome[T]]:
-        driver, spec, redact = await self._validate.transfer(request)  # path_required: see check_transfer
+        driver, spec, redact = await self.validate.transfer(request)  # path_required: see check_transfer
         job = self.store.create(pb.JOB_KIND_EXECUTE, driver.meta.name, [spec.target], [redact(label)], {})
         outcome = await self._single(
             job, spec, redact, self._run_target(driver, spec, work, request.mode, timeout, job)
@@ -230,7 +230,7 @@ class Executor:
         return pb.FetchFileResponse(job_id=job_id, data=outcome.value, meta=_meta(outcome))
 
     async def bulk(self, request: pb.BulkRequest) -> AsyncIterator[pb.BulkEvent]:
-        driver, op, targets, redact = await self._validate.bulk(request)
+        driver, op, targets, redact = await self.validate.bulk(request)
         job = self.store.create(
             pb.JOB_KIND_BULK, driver.meta.name, [n for n, _ in targets], map(redact, op.lines), dict(request.labels)
         )

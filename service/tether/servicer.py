@@ -16,6 +16,7 @@ from .drivers.contract import InvalidRequest
 from .drivers.registry import DriverRegistry
 from .executor import Executor, Failure, classify
 from .jobs import BadPageToken, JobNotFound, JobStore
+from .lease import ChannelLeases
 from .limits import quote
 from .pool import SessionPool
 from .requests import check_job_id, check_list_jobs, check_session_filter
@@ -85,6 +86,7 @@ class TetherServicer(pb_grpc.TetherServicer):
         self.listen = listen
         self.started = time.time()
         self.last_call = time.monotonic()
+        self.leases = ChannelLeases(executor, pool)
 
     async def Execute(
         self, request: pb.ExecuteRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -102,6 +104,18 @@ class TetherServicer(pb_grpc.TetherServicer):
         except Exception as exc:  # noqa: BLE001 - every failure becomes a status, never a crash
             failure = exc if isinstance(exc, Failure) else classify(exc)
             await context.abort(grpc.StatusCode[failure.code], status_message(failure.message))
+
+    async def LeaseChannel(
+        self, request_iterator: AsyncIterator[pb.ChannelRequest], context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[pb.ChannelEvent]:
+        self.last_call = time.monotonic()
+        try:
+            async for event in self.leases.serve(request_iterator, context):
+                yield event
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a status, never a crash
+            failure = classify(exc)
+            await context.abort(grpc.StatusCode[failure.code], status_message(failure.message))
+        self.last_call = time.monotonic()
 
     async def Exec(self, request: pb.ExecRequest, context: grpc.aio.ServicerContext[Any, Any]) -> pb.ExecResponse:
         self.last_call = time.monotonic()

@@ -135,6 +135,29 @@ class SessionLostBeforeSend(SessionLost):
     fails this way can be retried on a fresh session without the device seeing it twice."""
 
 
+class ChannelLease(ABC):
+    """The raw CLI channel of an open session, lent out whole (see :meth:`Driver.lease_channel`).
+
+    Called from the session's thread only. ``read`` never blocks; wait on ``fileno()`` for data."""
+
+    @abstractmethod
+    def fileno(self) -> int:
+        """A descriptor that polls readable when the device has sent something."""
+
+    @abstractmethod
+    def read(self, max_bytes: int) -> bytes:
+        """What the device has sent, at most ``max_bytes``; b"" when nothing. SessionLost on EOF."""
+
+    @abstractmethod
+    def write(self, data: bytes) -> None:
+        """Send ``data`` to the device as it is. SessionLost when the session died."""
+
+    @abstractmethod
+    def release(self) -> None:
+        """Hand the session back clean: at its prompt, out of configuration mode, at the privilege
+        level it was opened with. When that fails the driver reports itself not ``usable()``."""
+
+
 class Driver(ABC):
     """One session to one target. Construct with a validated spec, then :meth:`open`."""
 
@@ -180,6 +203,10 @@ class Driver(ABC):
 
     def fetch_file(self, remote_path: str) -> bytes:
         raise Unsupported(f"driver {self.meta.name} cannot transfer files")
+
+    def lease_channel(self) -> ChannelLease:
+        """The session's raw CLI channel, for a client that reads and writes the bytes itself."""
+        raise Unsupported(f"driver {self.meta.name} cannot lend its raw CLI channel")
 
     def usable(self) -> bool:
         """False once this session cannot be trusted with more work (say, a command's output never

@@ -28,6 +28,7 @@ from .contract import (
     CONTRACT_VERSION,
     AuthFailed,
     Capability,
+    ChannelLease,
     CommandFailed,
     CommandOptions,
     ConnectFailed,
@@ -329,6 +330,11 @@ class NetmikoDriver(Driver):
             self._retired = f"could not get back to the prompt after a failed command ({type(exc).__name__})"
             return "; the session could not get back to its prompt and is closed (the next request opens a fresh one)"
         return ""
+
+    def lease_channel(self) -> ChannelLease:
+        from ._netmiko_lease import NetmikoChannelLease  # only sessions that are leased need it
+
+        return NetmikoChannelLease(self, self._check_usable())
 
     def usable(self) -> bool:
         return self._conn is not None and not self._retired
