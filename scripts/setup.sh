@@ -32,5 +32,7 @@ fi
 echo "setup: installing Python packages"
 python3 -m pip install -q --disable-pip-version-check -e "./service[server]" -r requirements-dev.txt
 python3 -m pip install -q --disable-pip-version-check --no-deps fake-switches==1.5.0
+echo "setup: vendor collections for the network_cli tests (ansible.netcommon, cisco.ios, arista.eos)"
+python3 scripts/vendor_collections.py
 rm -f "$stamp_dir"/.setup-*
 touch "$stamp"

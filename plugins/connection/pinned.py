@@ -58,25 +58,34 @@ EXAMPLES = r"""
       register: clock
 """
 
-import multiprocessing
+import base64
 import os
-import time
-from collections.abc import Callable
 from typing import Any
 
 from ansible.errors import AnsibleAuthenticationFailure, AnsibleConnectionFailure, AnsibleError, AnsibleFileNotFound
 from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
 
-from ansible_collections.tether.fleet.plugins.module_utils import _tether
-from ansible_collections.tether.fleet.plugins.module_utils._target import Target, build_target, redact, same_login
+from ansible_collections.tether.fleet.plugins.module_utils._target import Target, TargetError, build_target, redact
+from ansible_collections.tether.fleet.plugins.plugin_utils import _netcli_client as broker
 
 display = Display()
 
-_RESET_TIMEOUT = 30.0
 # Service setting -> this plugin's option name, where they differ: Ansible maps a task keyword
 # onto a connection option of the same name, and every task has a "timeout" keyword.
 _SERVICE_OPTIONS = {"timeout": "operation_timeout"}
+_SERVICE_SETTINGS = (
+    "endpoint",
+    "token",
+    "tls_ca",
+    "tls_cert",
+    "tls_key",
+    "tls_server_name",
+    "timeout",
+    "auto_start",
+    "auto_start_idle",
+)
+_DEFAULT_TIMEOUT = 300.0
 # Target option -> this plugin's option name (remote_user is Ansible's usual name for the user).
 _TARGET_OPTIONS = {
     "host": "host",
@@ -96,32 +105,13 @@ _TARGET_OPTIONS = {
 }
 
 
-def in_ansible_parent() -> bool:
-    """True in a process that is not a forked worker: ansible-playbook's parent process,
-    where gRPC channels must never be made (the workers forked later would break)."""
-    return multiprocessing.parent_process() is None
+class ServiceCallFailed(Exception):
+    """A call to tetherd failed; ``code`` is the gRPC status name (UNAVAILABLE, INVALID_ARGUMENT, ...)."""
 
-
-def run_in_child(work: Callable[[], None], timeout: float = _RESET_TIMEOUT) -> bool:
-    """``work()`` in a forked child, so that no channel is ever made in this process. True when it succeeded."""
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child leaves through os._exit
-        code = 1
-        try:
-            work()
-            code = 0
-        finally:
-            os._exit(code)
-    deadline = time.monotonic() + timeout
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status) == 0
-        if time.monotonic() > deadline:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-            return False
-        time.sleep(0.01)
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
 
 
 class Connection(ConnectionBase):  # type: ignore[misc]  # ansible ships no type information
@@ -135,25 +125,24 @@ class Connection(ConnectionBase):  # type: ignore[misc]  # ansible ships no type
 
     def __init__(self, play_context: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(play_context, *args, **kwargs)
-        self._service: _tether.Service | None = None
         self._target: Target | None = None
 
     # -- settings
 
-    def _settings(self) -> _tether.ServiceSettings:
-        return _tether.settings_from_values(
-            {name: self.get_option(_SERVICE_OPTIONS.get(name, name)) for name in _tether.SERVICE_SOURCES}
-        )
+    def _settings(self) -> dict[str, Any]:
+        return {name: self.get_option(_SERVICE_OPTIONS.get(name, name)) for name in _SERVICE_SETTINGS}
 
-    def _build_target(self, local_service: bool) -> Target:
+    def _build_target(self) -> Target:
+        endpoint = str(self.get_option("endpoint") or "")
         overrides = {option: self.get_option(name) for option, name in _TARGET_OPTIONS.items()}
         name = str(overrides.get("host") or self._play_context.remote_addr or "")
-        return build_target(name, lambda _var: None, overrides, local_service=local_service)
+        local = not endpoint or endpoint.startswith("unix:")
+        return build_target(name, lambda _var: None, overrides, local_service=local)
 
     def _fail(self, exc: Exception, action: str) -> AnsibleError:
         host = self._target.name if self._target else "the host"
         secrets = self._target.secrets if self._target else ()
-        if isinstance(exc, _tether.ServiceError):
+        if isinstance(exc, ServiceCallFailed):
             message = redact(f"tether.fleet.pinned: {action} on {host} failed ({exc.code}): {exc.message}", secrets)
             if exc.code == "PERMISSION_DENIED":
                 return AnsibleAuthenticationFailure(message)
@@ -166,78 +155,102 @@ class Connection(ConnectionBase):  # type: ignore[misc]  # ansible ships no type
         if self._connected:
             return self
         try:
-            settings = self._settings()
-            service = _tether.Service(settings)
-            self._target = self._build_target(settings.is_local)
-        except (_tether.ServiceError, ValueError) as exc:
+            self._target = self._build_target()
+        except (TargetError, ValueError) as exc:
             raise self._fail(exc, "setting up the session") from None
-        self._service = service
         self._connected = True
         display.vvv(
-            f"tether.fleet.pinned: {self._target.driver} session to {self._target.host} via {service.endpoint}",
-            host=self._target.name,
+            f"tether.fleet.pinned: {self._target.driver} session to {self._target.host}", host=self._target.name
         )
         return self
 
-    def _ready(self) -> tuple[_tether.Service, Target]:
+    def _ready(self) -> Target:
         self._connect()
-        if self._service is None or self._target is None:  # pragma: no cover - _connect sets both
+        if self._target is None:  # pragma: no cover - _connect sets it
             raise AnsibleConnectionFailure("tether.fleet.pinned: not connected")
-        return self._service, self._target
+        return self._target
+
+    def _call(self, call: str, target: Target, start: bool = True, **args: Any) -> dict[str, Any]:
+        """``call`` made by this user's broker, which holds the gRPC channel (see _broker_relay)."""
+        request = {
+            "method": "service",
+            "call": call,
+            "settings": self._settings(),
+            "driver": target.driver,
+            "connection": target.connection,
+            "pinned": target.pinned,
+            "name": target.name,
+            **args,
+        }
+        timeout = float(self.get_option("operation_timeout") or _DEFAULT_TIMEOUT) + 30.0
+        try:
+            answer = broker.ask(request, start=start, timeout=timeout)
+        except (OSError, broker.BrokerError, ValueError) as exc:
+            raise ServiceCallFailed("UNAVAILABLE", f"the tether.fleet broker did not answer: {exc}") from None
+        if "error" in answer:
+            raise ServiceCallFailed("INTERNAL", str(answer["error"]))
+        if "code" in answer:
+            raise ServiceCallFailed(str(answer["code"]), str(answer.get("message", "")))
+        return answer
 
     # -- the connection API
 
     def exec_command(self, cmd: str, in_data: bytes | None = None, sudoable: bool = True) -> tuple[int, bytes, bytes]:
         super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
-        service, target = self._ready()
+        target = self._ready()
         if str(target.connection.get("platform", "")).endswith("linux"):
             # A host with a shell: each command in an exec channel of its own over the warm
             # transport, as SSH does: a real exit status, stdin, stderr, and no shell state
             # (or an ``exit``) leaking from one command into the CLI session.
             try:
-                return service.exec_command(
-                    target.driver, target.connection, cmd, in_data or b"", target.pinned, target.read_timeout
+                answer = self._call(
+                    "exec_command",
+                    target,
+                    command=cmd,
+                    stdin=base64.b64encode(in_data or b"").decode(),
+                    timeout=target.read_timeout,
                 )
-            except _tether.ServiceError as exc:
+            except ServiceCallFailed as exc:
                 raise self._fail(exc, "running a command") from None
+            return int(answer["status"]), base64.b64decode(answer["stdout"]), base64.b64decode(answer["stderr"])
         if in_data:
             raise AnsibleConnectionFailure(
                 "tether.fleet.pinned cannot send data on a network device command's standard input"
             )
-        op = _tether.OperationArgs(commands=[cmd], read_timeout=target.read_timeout)
+        labels = {"source": "ansible", "connection": self.transport, "inventory_host": target.name}
         try:
-            outcome = service.execute(
-                target.driver,
-                target.connection,
-                op,
-                target.pinned,
-                service.settings.timeout,
-                {"source": "ansible", "connection": self.transport, "inventory_host": target.name},
+            answer = self._call(
+                "execute",
+                target,
+                commands=[cmd],
+                read_timeout=target.read_timeout,
+                timeout=float(self.get_option("operation_timeout") or _DEFAULT_TIMEOUT),
+                labels=labels,
             )
-        except _tether.ServiceError as exc:
+        except ServiceCallFailed as exc:
             raise self._fail(exc, "running a command") from None
-        if not outcome.results:
+        if not answer["results"]:
             return 1, b"", b"tetherd returned no result"
-        result = outcome.results[0]
+        result = answer["results"][0]
         if result["status"] != "ok":
             return 1, result["output"].encode(), (result["error"] or result["status"]).encode()
         return 0, result["output"].encode(), b""
 
     def put_file(self, in_path: str, out_path: str) -> None:
         super().put_file(in_path, out_path)
-        service, target = self._ready()
+        target = self._ready()
         if not os.path.isfile(in_path):
             raise AnsibleFileNotFound(f"file or module does not exist: {in_path}")
         with open(in_path, "rb") as handle:
             data = handle.read()
         display.vvv(f"PUT {in_path} TO {out_path}", host=target.name)
         try:
-            service.put_file(target.driver, target.connection, out_path, data, target.pinned)
-        except _tether.ServiceError as exc:
+            self._call("put_file", target, remote_path=out_path, data=base64.b64encode(data).decode())
+        except ServiceCallFailed as exc:
             action = f"copying {in_path} to {out_path}"
             raise self._transfer_failure(exc, target, f"copy files to {target.name}", action) from None
 
-    def _transfer_failure(self, exc: _tether.ServiceError, target: Target, what: str, action: str) -> AnsibleError:
+    def _transfer_failure(self, exc: ServiceCallFailed, target: Target, what: str, action: str) -> AnsibleError:
         if exc.code == "FAILED_PRECONDITION":  # the driver cannot move files on this device
             return AnsibleError(
                 f"tether.fleet.pinned: cannot {what}: the {target.driver} driver "
@@ -247,50 +260,35 @@ class Connection(ConnectionBase):  # type: ignore[misc]  # ansible ships no type
 
     def fetch_file(self, in_path: str, out_path: str) -> None:
         super().fetch_file(in_path, out_path)
-        service, target = self._ready()
+        target = self._ready()
         display.vvv(f"FETCH {in_path} TO {out_path}", host=target.name)
         try:
-            data = service.fetch_file(target.driver, target.connection, in_path, target.pinned)
-        except _tether.ServiceError as exc:
+            answer = self._call("fetch_file", target, remote_path=in_path)
+        except ServiceCallFailed as exc:
             raise self._transfer_failure(
                 exc, target, f"fetch files from {target.name}", f"fetching {in_path}"
             ) from None
         with open(out_path, "wb") as handle:
-            handle.write(data)
+            handle.write(base64.b64decode(answer["data"]))
 
     def close(self) -> None:
-        """Close this task's channel. The device session stays open in tetherd, warm for the next task."""
-        service, self._service = self._service, None
-        if service is not None:
-            service.close()
+        """End of a task. The device session stays open in tetherd, warm for the next task."""
         self._connected = False
 
     def reset(self) -> None:
         """Close the host's sessions with this driver, port and user (``meta: reset_connection``).
 
-        Ansible runs ``meta`` tasks in the ansible-playbook parent process, where no gRPC
-        channel may be made: there the work runs in a short-lived forked child.
+        Ansible runs ``meta`` tasks in the ansible-playbook parent process, where no gRPC channel
+        may be made; the broker makes the calls, so nothing here touches gRPC.
         """
         self.close()
         try:
-            settings = self._settings()
-            target = self._build_target(settings.is_local)
-        except (_tether.ServiceError, ValueError) as exc:
+            self._target = self._build_target()
+            self._call("close_login", self._target, start=False)
+        except (TargetError, ValueError) as exc:
             raise self._fail(exc, "resetting the session") from None
-
-        def close_sessions() -> None:
-            with _tether.Service(settings) as service:
-                if not service.running():
-                    return
-                for session in service.list_sessions(host=target.host):
-                    if same_login(session, target):
-                        service.close_sessions(session_id=session["id"])
-
-        if in_ansible_parent():
-            if not run_in_child(close_sessions):
-                display.warning(f"tether.fleet.pinned: could not close the sessions of {target.name}")
-            return
-        try:
-            close_sessions()
-        except _tether.ServiceError as exc:
+        except ServiceCallFailed as exc:
+            if exc.code == "UNAVAILABLE":
+                display.warning(f"tether.fleet.pinned: could not close the sessions of {self._target.name}")
+                return
             raise self._fail(exc, "resetting the session") from None

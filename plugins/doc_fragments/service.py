@@ -30,7 +30,8 @@ options:
   tls_ca:
     description:
       - CA certificate file (PEM) that verifies tetherd's certificate on a TCP endpoint.
-      - Falls back to the variable C(ansible_tether_tls_ca), then to E(TETHER_TLS_CA).
+      - Falls back to the variable C(ansible_tether_tls_ca), then to E(TETHER_TLS_CA), then to E(TETHER_CA)
+        (what the AWX credential type C(extensions/awx/credential_type.yml) injects).
     type: path
   tls_cert:
     description:
@@ -101,6 +102,7 @@ options:
     description: CA certificate file (PEM) that verifies tetherd's certificate on a TCP endpoint.
     type: path
     env:
+      - name: TETHER_CA  # the AWX credential type's; TETHER_TLS_CA, listed last, wins
       - name: TETHER_TLS_CA
     ini:
       - section: tether

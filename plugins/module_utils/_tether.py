@@ -124,6 +124,8 @@ SERVICE_SOURCES: dict[str, tuple[str, str]] = {
     "auto_start": ("ansible_tether_auto_start", "TETHER_AUTO_START"),
     "auto_start_idle": ("ansible_tether_auto_start_idle", "TETHER_AUTO_START_IDLE"),
 }
+# Second environment variable for an option (the AWX credential type injects TETHER_CA).
+SERVICE_ENV_ALIASES: dict[str, str] = {"TETHER_TLS_CA": "TETHER_CA"}
 _TRUE = ("1", "true", "yes", "on", "y", "t")
 _FALSE = ("0", "false", "no", "off", "n", "f")
 

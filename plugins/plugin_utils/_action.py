@@ -127,7 +127,7 @@ class TetherAction(ActionBase):  # type: ignore[misc]  # ansible ships no type i
             if value is None:
                 value = get(var)
             if value in (None, ""):
-                value = os.environ.get(env)
+                value = os.environ.get(env) or os.environ.get(_tether.SERVICE_ENV_ALIASES.get(env, ""))
             values[option] = value
         return _tether.settings_from_values(values)
 

@@ -17,6 +17,7 @@ import grpc
 from google.protobuf.struct_pb2 import Struct
 
 from .config import default_endpoint
+from .v1 import devices_pb2_grpc
 from .v1 import messages as pb
 from .v1 import tether_pb2_grpc as pb_grpc
 
@@ -61,7 +62,7 @@ class ClientConfig:
         values: dict[str, Any] = {
             "endpoint": env.get("TETHER_ENDPOINT", ""),
             "token": env.get("TETHER_TOKEN", ""),
-            "tls_ca": env.get("TETHER_TLS_CA", ""),
+            "tls_ca": env.get("TETHER_TLS_CA", "") or env.get("TETHER_CA", ""),  # TETHER_CA: the AWX credential
             "tls_cert": env.get("TETHER_TLS_CERT", ""),
             "tls_key": env.get("TETHER_TLS_KEY", ""),
             "tls_server_name": env.get("TETHER_TLS_SERVER_NAME", ""),
@@ -109,6 +110,7 @@ class TetherClient:
         self.config = config or ClientConfig.from_env()
         self._channel = self._open_channel()
         self._stub = pb_grpc.TetherStub(self._channel)
+        self._devices = devices_pb2_grpc.DevicesStub(self._channel)  # RPCs added after the split
         self._metadata = (("authorization", f"Bearer {self.config.token}"),) if self.config.token else ()
 
     def _open_channel(self) -> grpc.Channel:

@@ -23,7 +23,7 @@ from .drivers.contract import (
     Unsupported,
 )
 from .drivers.registry import DriverRegistry
-from .jobs import ActiveJob, JobStore
+from .jobs import ActiveJob, BulkRun, JobStore, JobStoreError
 from .operation import OperationResult, run_operation
 from .pool import Outcome, PoolExhausted, SessionPool
 from .redaction import redacted_exec
@@ -64,6 +64,7 @@ def classify(exc: BaseException) -> Failure:
         (ConnectFailed, "UNAVAILABLE"),
         (SessionLost, "UNAVAILABLE"),
         (PoolExhausted, "RESOURCE_EXHAUSTED"),
+        (JobStoreError, "UNAVAILABLE"),
         (TimeoutError, "DEADLINE_EXCEEDED"),
         (Cancelled, "CANCELLED"),
         (asyncio.CancelledError, "CANCELLED"),
@@ -105,7 +106,7 @@ class Executor:
         self.default_timeout = default_timeout
         self._slots = asyncio.Semaphore(max_concurrency)
         self._background: set[asyncio.Future[None]] = set()
-        self._validate = RequestValidator(registry, defaults, allow_special_file_modes)
+        self.validate = RequestValidator(registry, defaults, allow_special_file_modes)
 
     async def _run_target(
         self,
@@ -149,14 +150,15 @@ class Executor:
             failure = classify(exc)
             message = redact(failure.message)
             job.record.results.add(target=spec.target, ok=False, error=message, error_code=failure.code)
-            cancelled = failure.code == "CANCELLED"
-            self.store.finish(job, pb.JOB_STATE_CANCELLED if cancelled else pb.JOB_STATE_FAILED, message)
-            if isinstance(exc, asyncio.CancelledError):
+            state = pb.JOB_STATE_CANCELLED if failure.code == "CANCELLED" else pb.JOB_STATE_FAILED
+            if isinstance(exc, asyncio.CancelledError):  # nobody is waiting for an answer
+                self.store.finish(job, state, message, wait=False)
                 raise
+            await self.store.complete(job, state, message)  # recorded before the error is answered
             raise Failure(failure.code, message) from None
 
     async def execute(self, request: pb.ExecuteRequest) -> pb.ExecuteResponse:
-        driver, spec, redact, op = await self._validate.execute(request)
+        driver, spec, redact, op = await self.validate.execute(request)
         job = self.store.create(
             pb.JOB_KIND_EXECUTE, driver.meta.name, [spec.target], map(redact, op.lines), dict(request.labels)
         )
@@ -172,7 +174,7 @@ class Executor:
         state = pb.JOB_STATE_SUCCEEDED if ok else pb.JOB_STATE_FAILED
         if job.cancelled.is_set():
             state = pb.JOB_STATE_CANCELLED
-        self.store.finish(job, state, "" if ok else "one or more commands failed")
+        await self.store.complete(job, state, "" if ok else "one or more commands failed")
         return pb.ExecuteResponse(
             job_id=job.record.id, results=outcome.value.results, meta=meta, ok=ok, config=outcome.value.config
         )
@@ -185,13 +187,13 @@ class Executor:
         path_required: bool = True,
         timeout: float = 0.0,
     ) -> tuple[str, Outcome[T]]:
-        driver, spec, redact = await self._validate.transfer(request)  # path_required: see check_transfer
+        driver, spec, redact = await self.validate.transfer(request)  # path_required: see check_transfer
         job = self.store.create(pb.JOB_KIND_EXECUTE, driver.meta.name, [spec.target], [redact(label)], {})
         outcome = await self._single(
             job, spec, redact, self._run_target(driver, spec, work, request.mode, timeout, job)
         )
         job.record.results.add(target=spec.target, ok=True, meta=_meta(outcome))
-        self.store.finish(job, pb.JOB_STATE_SUCCEEDED)
+        await self.store.complete(job, pb.JOB_STATE_SUCCEEDED)
         return job.record.id, outcome
 
     async def exec_command(self, request: pb.ExecRequest) -> pb.ExecResponse:
@@ -231,17 +233,14 @@ class Executor:
         return pb.FetchFileResponse(job_id=job_id, data=outcome.value, meta=_meta(outcome))
 
     async def bulk(self, request: pb.BulkRequest) -> AsyncIterator[pb.BulkEvent]:
-        driver, op, targets, redact = await self._validate.bulk(request)
+        driver, op, targets, redact = await self.validate.bulk(request)
         job = self.store.create(
             pb.JOB_KIND_BULK, driver.meta.name, [n for n, _ in targets], map(redact, op.lines), dict(request.labels)
         )
+        run = BulkRun(self.store, job)
+        await run.accept()
         self.pool.counters["jobs_bulk"] += 1
-        total = len(targets)
-        events: asyncio.Queue[pb.BulkEvent | None] = asyncio.Queue()
         limit = asyncio.Semaphore(min(request.concurrency or self.bulk_concurrency, self.bulk_concurrency * 8))
-        failures: list[pb.BulkEvent.Failure] = []
-        counts = {"done": 0, "ok": 0, "cancelled": 0}
-        started = time.monotonic()
 
         async def one(name: str, spec: ConnectionSpec) -> None:
             async with limit:
@@ -249,7 +248,7 @@ class Executor:
                 if job.cancelled.is_set():
                     result.error, result.error_code = "cancelled before it started", "CANCELLED"
                 else:
-                    events.put_nowait(pb.BulkEvent(started=pb.BulkEvent.TargetStarted(target=name)))
+                    await run.target_started(name)
                     try:
                         outcome = await self._run_operation(
                             driver, spec, op, request.mode, request.timeout, job, redact
@@ -264,18 +263,7 @@ class Executor:
                     except Exception as exc:  # noqa: BLE001 - one target's failure is its result
                         failure = classify(exc)
                         result.error, result.error_code = redact(failure.message), failure.code
-                counts["done"] += 1
-                if result.ok:
-                    counts["ok"] += 1
-                elif result.error_code == "CANCELLED":
-                    counts["cancelled"] += 1
-                else:
-                    failures.append(pb.BulkEvent.Failure(target=name, reason=result.error))
-                job.record.results.append(result)
-                events.put_nowait(pb.BulkEvent(finished=result))
-                events.put_nowait(
-                    pb.BulkEvent(progress=pb.BulkEvent.Progress(done=counts["done"], total=total, failed=len(failures)))
-                )
+            await run.target_finished(result)
 
         async def run_all() -> None:
             try:
@@ -283,23 +271,16 @@ class Executor:
                 if job.cancelled.is_set():
                     state = pb.JOB_STATE_CANCELLED
                 else:
-                    state = pb.JOB_STATE_FAILED if failures else pb.JOB_STATE_SUCCEEDED
-                self.store.finish(job, state, f"{len(failures)} of {total} targets failed" if failures else "")
-                summary = pb.BulkEvent.Summary(
-                    job_id=job.record.id,
-                    succeeded=counts["ok"],
-                    failed=failures,
-                    cancelled=counts["cancelled"],
-                    elapsed_ms=(time.monotonic() - started) * 1000,
-                )
-                events.put_nowait(pb.BulkEvent(summary=summary))
-            finally:
-                events.put_nowait(None)
+                    state = pb.JOB_STATE_FAILED if run.failed else pb.JOB_STATE_SUCCEEDED
+                await run.close(state, f"{run.failed} of {run.total} targets failed" if run.failed else "")
+            except Exception as exc:  # noqa: BLE001 - the store failed: the stream ends with the error
+                job.cancelled.set()
+                run.abort(classify(exc))
 
-        yield pb.BulkEvent(accepted=pb.BulkEvent.Accepted(job_id=job.record.id, total=total))
-        # The job runs to its end even if the caller goes away: it is recorded either way.
+        # The job runs to its end even if the caller goes away: it is recorded either way, and
+        # results the caller has not read wait in the store, not in memory.
         runner = asyncio.ensure_future(run_all())
         self._background.add(runner)
         runner.add_done_callback(self._background.discard)
-        while (event := await events.get()) is not None:
+        async for event in run.events():
             yield event

@@ -24,6 +24,7 @@ from .drivers.registry import DriverRegistry
 from .executor import Executor
 from .jobs import JobStore
 from .malformed import MalformedRequests
+from .memory import return_large_buffers_to_os
 from .pool import PoolLimits, SessionPool
 from .requests import Defaults
 from .servicer import TetherServicer
@@ -216,6 +217,7 @@ class Tetherd:
 
 
 async def serve(settings: Settings, registry: DriverRegistry | None = None) -> None:
+    return_large_buffers_to_os()
     daemon = Tetherd(settings, registry)
     await daemon.start()
     loop = asyncio.get_running_loop()

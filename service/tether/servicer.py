@@ -17,6 +17,7 @@ from .drivers.contract import Driver, InvalidRequest
 from .drivers.registry import DriverRegistry
 from .executor import Executor, Failure, classify
 from .jobs import BadPageToken, JobNotFound, JobStore
+from .lease import ChannelLeases
 from .limits import quote
 from .pool import SessionPool
 from .requests import check_job_id, check_list_jobs, check_session_filter
@@ -115,6 +116,7 @@ class TetherServicer(
         self.started = time.time()
         self.last_call = time.monotonic()
         self._driver_info: list[pb.DriverInfo] | None = None
+        self.leases = ChannelLeases(executor, pool)
 
     async def Execute(
         self, request: pb.ExecuteRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -132,6 +134,18 @@ class TetherServicer(
         except Exception as exc:  # noqa: BLE001 - every failure becomes a status, never a crash
             failure = exc if isinstance(exc, Failure) else classify(exc)
             await context.abort(grpc.StatusCode[failure.code], status_message(failure.message))
+
+    async def LeaseChannel(
+        self, request_iterator: AsyncIterator[pb.ChannelRequest], context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[pb.ChannelEvent]:
+        self.last_call = time.monotonic()
+        try:
+            async for event in self.leases.serve(request_iterator, context):
+                yield event
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a status, never a crash
+            failure = classify(exc)
+            await context.abort(grpc.StatusCode[failure.code], status_message(failure.message))
+        self.last_call = time.monotonic()
 
     async def Exec(self, request: pb.ExecRequest, context: grpc.aio.ServicerContext[Any, Any]) -> pb.ExecResponse:
         self.last_call = time.monotonic()
@@ -152,7 +166,7 @@ class TetherServicer(
     async def GetJob(self, request: pb.GetJobRequest, context: grpc.aio.ServicerContext[Any, Any]) -> pb.Job:
         async def get() -> pb.Job:
             check_job_id(request.job_id)
-            return self.store.get(request.job_id)
+            return await self.store.get_job(request.job_id)
 
         return await _guard(context, get)
 
@@ -161,7 +175,7 @@ class TetherServicer(
     ) -> pb.ListJobsResponse:
         async def list_jobs() -> pb.ListJobsResponse:
             check_list_jobs(request)
-            jobs, token = self.store.query(
+            jobs, token = await self.store.list_jobs(
                 states=list(request.states),
                 kind=request.kind,
                 target=request.target,
@@ -177,7 +191,7 @@ class TetherServicer(
     async def CancelJob(self, request: pb.CancelJobRequest, context: grpc.aio.ServicerContext[Any, Any]) -> pb.Job:
         async def cancel() -> pb.Job:
             check_job_id(request.job_id)
-            return self.store.cancel(request.job_id)
+            return await self.store.cancel_job(request.job_id)
 
         return await _guard(context, cancel)
 

@@ -128,6 +128,8 @@ class _Worker:
                 future.set_exception(exc)
             finally:
                 self.current = None
+            # An idle session must not keep its last result (a whole output) alive while it waits.
+            del item, call, future
 
 
 class _Aborter:

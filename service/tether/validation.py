@@ -126,6 +126,15 @@ class RequestValidator:
                 return cached
         return await self._off_loop(lambda: self._transfer(request))
 
+    async def connection(self, driver: str, connection: pb.Connection) -> Connection:
+        """The driver, spec and redactor of a bare connection (LeaseChannel's open), off the loop."""
+
+        def validate() -> Connection:
+            driver_name(driver)
+            return self._connection(driver, connection)
+
+        return await self._off_loop(validate)
+
     def _bulk(
         self, request: pb.BulkRequest
     ) -> tuple[type[Driver], OperationSpec, list[tuple[str, ConnectionSpec]], Redactor]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.ansible.brokers import stop_brokers
 from tether.client import ClientConfig, TetherClient
 from tether.embedded import local_socket_answers
 
@@ -133,6 +134,7 @@ class Ansible:
             return dict(client.info().counters)
 
     def stop_service(self) -> None:
+        stop_brokers(self.runtime_dir)
         socket_path = self.runtime_dir / "tether" / "tetherd.sock"
         if not local_socket_answers(socket_path):
             return

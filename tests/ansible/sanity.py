@@ -53,6 +53,7 @@ def install_collection(tarball: Path, collections: Path) -> Path:
             "collection",
             "install",
             "--offline",
+            "--no-deps",  # Galaxy is unreachable here; the dependencies (ansible.netcommon) come from elsewhere
             "--force",
             str(tarball),
             "-p",

@@ -109,7 +109,8 @@ def test_read_timeout_holds_while_output_keeps_streaming(tetherd: Tetherd, sshd:
     client = tetherd.client()
     target = linux(sshd, private_key_file=str(sshd.key_path), options={"probe_timeout": 1.0})
     started = time.monotonic()
-    streaming = client.execute(target, ["yes tether-stream"], read_timeout=1.5, timeout=60)
+    # A shell loop, not `yes`: slow enough that the read timeout, not max_output_bytes, ends it.
+    streaming = client.execute(target, ["while :; do echo tether-stream; done"], read_timeout=1.5, timeout=60)
     elapsed = time.monotonic() - started
     error = streaming.results[0].error
     assert not streaming.ok and "no prompt after 1.5s" in error and "is closed" in error, error

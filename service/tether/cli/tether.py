@@ -142,7 +142,9 @@ def cmd_bulk(client: TetherClient, args: argparse.Namespace) -> int:
     failed = 0
     for event in client.bulk(request):
         kind = event.WhichOneof("event")
-        if kind == "progress":
+        if kind == "accepted":  # before any result: the job can be looked up even if the stream breaks
+            print(f"--- job {event.accepted.job_id}: {event.accepted.total} targets", file=sys.stderr, flush=True)
+        elif kind == "progress":
             if show_bar:
                 _progress(event.progress.done, event.progress.total, event.progress.failed)
         elif kind == "finished" and args.json:

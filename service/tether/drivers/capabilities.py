@@ -16,7 +16,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
-from .contract import Capability, CommandOptions, ConnectionSpec, Driver, ExecResult, MissingCapability, Structured
+from .contract import (
+    Capability,
+    ChannelLease,
+    CommandOptions,
+    ConnectionSpec,
+    Driver,
+    ExecResult,
+    MissingCapability,
+    Structured,
+)
 
 Interface = TypeVar("Interface")
 
@@ -102,6 +111,14 @@ class FileTransfer(ABC):
     def fetch_file(self, remote_path: str) -> bytes: ...
 
 
+class RawChannel(ABC):
+    """The session's raw CLI channel, lent whole to a client that reads and writes the bytes itself
+    (tether.fleet.network_cli: the vendor's cliconf matches the prompts in the user's own process)."""
+
+    @abstractmethod
+    def lease_channel(self) -> ChannelLease: ...
+
+
 # Which interface each capability stands for. STRUCTURED_OUTPUT refines COMMANDS and
 # COMMIT_CONFIRM refines CONFIG_CANDIDATE (confirm_commit), so they map to those.
 INTERFACES: Mapping[Capability, type] = {
@@ -116,6 +133,7 @@ INTERFACES: Mapping[Capability, type] = {
     Capability.API_CALLS: ApiCalls,
     Capability.EXEC: ExecChannel,
     Capability.FILE_TRANSFER: FileTransfer,
+    Capability.CHANNEL_LEASE: RawChannel,
 }
 
 

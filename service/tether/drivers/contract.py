@@ -46,6 +46,7 @@ class Capability(StrEnum):
     API_CALLS = "api_calls"  # structured API requests (eAPI)
     EXEC = "exec"  # one command in a channel of its own (SSH exec)
     FILE_TRANSFER = "file_transfer"
+    CHANNEL_LEASE = "channel_lease"  # the raw CLI channel, lent to a client that matches prompts itself
 
 
 class Secret(str):
@@ -207,6 +208,29 @@ class SessionLostBeforeSend(SessionLost):
 
     Raised only by the check a driver makes before sending; a call on a warm session that
     fails this way can be retried on a fresh session without the device seeing it twice."""
+
+
+class ChannelLease(ABC):
+    """The raw CLI channel of an open session, lent out whole (capability ``channel_lease``).
+
+    Called from the session's thread only. ``read`` never blocks; wait on ``fileno()`` for data."""
+
+    @abstractmethod
+    def fileno(self) -> int:
+        """A descriptor that polls readable when the device has sent something."""
+
+    @abstractmethod
+    def read(self, max_bytes: int) -> bytes:
+        """What the device has sent, at most ``max_bytes``; b"" when nothing. SessionLost on EOF."""
+
+    @abstractmethod
+    def write(self, data: bytes) -> None:
+        """Send ``data`` to the device as it is. SessionLost when the session died."""
+
+    @abstractmethod
+    def release(self) -> None:
+        """Hand the session back clean: at its prompt, out of configuration mode, at the privilege
+        level it was opened with. When that fails the driver reports itself not ``usable()``."""
 
 
 class Driver(ABC):

@@ -24,10 +24,19 @@ from typing import Any
 from ..limits import quote
 from ..suggest import did_you_mean
 from . import _ssh_policy
-from .capabilities import Commands, ConfigLines, ExecChannel, FileTransfer, RunningConfig, SaveConfig
+from .capabilities import (
+    Commands,
+    ConfigLines,
+    ExecChannel,
+    FileTransfer,
+    RawChannel,
+    RunningConfig,
+    SaveConfig,
+)
 from .contract import (
     AuthFailed,
     Capability,
+    ChannelLease,
     CommandFailed,
     CommandOptions,
     ConnectFailed,
@@ -151,7 +160,9 @@ def _error_pattern(spec: ConnectionSpec) -> safe_regex.SafePattern | None:
     return safe_regex.compile(str(configured), "netmiko option 'error_pattern'", multiline=True)
 
 
-_BASE_CAPABILITIES = frozenset({Capability.COMMANDS, Capability.CONFIG, Capability.SAVE_CONFIG})
+_BASE_CAPABILITIES = frozenset(
+    {Capability.COMMANDS, Capability.CONFIG, Capability.SAVE_CONFIG, Capability.CHANNEL_LEASE}
+)
 # Hosts with a shell take SSH exec channels and SFTP (what tether.fleet.pinned uses for modules).
 _SHELL_CAPABILITIES = frozenset({Capability.EXEC, Capability.FILE_TRANSFER})
 
@@ -165,7 +176,7 @@ def _platform_capabilities(platform: str) -> frozenset[Capability]:
     return frozenset(capabilities)
 
 
-class NetmikoDriver(Driver, Commands, ConfigLines, RunningConfig, SaveConfig, ExecChannel, FileTransfer):
+class NetmikoDriver(Driver, Commands, ConfigLines, RunningConfig, SaveConfig, ExecChannel, FileTransfer, RawChannel):
     meta = DriverMeta(
         name="netmiko",
         version="2.0",
@@ -345,6 +356,11 @@ class NetmikoDriver(Driver, Commands, ConfigLines, RunningConfig, SaveConfig, Ex
             self._retired = f"could not get back to the prompt after a failed command ({type(exc).__name__})"
             return "; the session could not get back to its prompt and is closed (the next request opens a fresh one)"
         return ""
+
+    def lease_channel(self) -> ChannelLease:
+        from ._netmiko_lease import NetmikoChannelLease  # only sessions that are leased need it
+
+        return NetmikoChannelLease(self, self._check_usable())
 
     def usable(self) -> bool:
         return self._conn is not None and not self._retired

@@ -2,7 +2,8 @@
 (bench/) and lets tests drive the session machinery without a device.
 
 Options (all optional): ``delay`` seconds to sleep per command, ``fail_open``
-to make open() fail, ``hang`` seconds to block inside run_command.
+to make open() fail, ``hang`` seconds to block inside run_command, ``output_bytes``
+to answer each command with that many bytes of output (at most 16 MiB; memory tests).
 
 An ``expect_prompt`` is matched against the echoed command, as a device's prompt
 would be against its output, through the same linear-time regex engine as the
@@ -12,7 +13,7 @@ netmiko driver: no match fails the command at once (a device would time out).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from .. import safe_regex
 from ..limits import MAX_SECONDS, quote
@@ -30,7 +31,17 @@ from .contract import (
 )
 
 _SECONDS_OPTIONS = ("delay", "hang")
-_KNOWN_OPTIONS = {*_SECONDS_OPTIONS, "fail_open"}
+_KNOWN_OPTIONS = {*_SECONDS_OPTIONS, "fail_open", "output_bytes"}
+MAX_OUTPUT_BYTES = 16 * 1024 * 1024
+
+
+def _output_bytes(options: Mapping[str, object]) -> int:
+    value = options.get("output_bytes", 0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= MAX_OUTPUT_BYTES:
+        raise InvalidRequest(f"null driver option 'output_bytes' must be 0 to {MAX_OUTPUT_BYTES} bytes: {quote(value)}")
+    if value != int(value):
+        raise InvalidRequest(f"null driver option 'output_bytes' must be a whole number of bytes: {quote(value)}")
+    return int(value)
 
 
 class NullDriver(Driver, Commands, ConfigLines):
@@ -61,6 +72,7 @@ class NullDriver(Driver, Commands, ConfigLines):
             raise InvalidRequest(
                 f"null driver option 'fail_open' must be true or false: {quote(spec.options['fail_open'])}"
             )
+        _output_bytes(spec.options)
 
     def open(self) -> None:
         if self.spec.options.get("fail_open"):
@@ -78,6 +90,10 @@ class NullDriver(Driver, Commands, ConfigLines):
             prompt = safe_regex.compile(options.expect_prompt, "operation.expect_prompt")
             if not prompt.matches(command):
                 raise CommandFailed(f"expect_prompt {quote(prompt.pattern)} not found in the output", command)
+        size = _output_bytes(self.spec.options)
+        if size:
+            line = f"{command}\n"
+            return (line * (size // len(line) + 1))[:size]
         return command
 
     def run_config(self, lines: Sequence[str], options: CommandOptions) -> str:

@@ -909,3 +909,148 @@ class ExecResponse(google.protobuf.message.Message):
     def ClearField(self, field_name: typing.Literal["exit_status", b"exit_status", "job_id", b"job_id", "meta", b"meta", "stderr", b"stderr", "stdout", b"stdout"]) -> None: ...
 
 global___ExecResponse = ExecResponse
+
+@typing.final
+class ChannelOpen(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    @typing.final
+    class LabelsEntry(google.protobuf.message.Message):
+        DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: builtins.int
+        VALUE_FIELD_NUMBER: builtins.int
+        key: builtins.str
+        value: builtins.str
+        def __init__(
+            self,
+            *,
+            key: builtins.str = ...,
+            value: builtins.str = ...,
+        ) -> None: ...
+        def ClearField(self, field_name: typing.Literal["key", b"key", "value", b"value"]) -> None: ...
+
+    DRIVER_FIELD_NUMBER: builtins.int
+    CONNECTION_FIELD_NUMBER: builtins.int
+    WAIT_TIMEOUT_FIELD_NUMBER: builtins.int
+    IDLE_TIMEOUT_FIELD_NUMBER: builtins.int
+    MAX_DURATION_FIELD_NUMBER: builtins.int
+    LABELS_FIELD_NUMBER: builtins.int
+    driver: builtins.str
+    wait_timeout: builtins.float
+    """seconds to wait for the session (queued work, connect); 0: the service default"""
+    idle_timeout: builtins.float
+    """end the lease after this long with no input; 0: the service default (capped)"""
+    max_duration: builtins.float
+    """end the lease after this long in any case; 0: the service default (capped)"""
+    @property
+    def connection(self) -> tether.v1.common_pb2.Connection: ...
+    @property
+    def labels(self) -> google.protobuf.internal.containers.ScalarMap[builtins.str, builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        driver: builtins.str = ...,
+        connection: tether.v1.common_pb2.Connection | None = ...,
+        wait_timeout: builtins.float = ...,
+        idle_timeout: builtins.float = ...,
+        max_duration: builtins.float = ...,
+        labels: collections.abc.Mapping[builtins.str, builtins.str] | None = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["connection", b"connection"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["connection", b"connection", "driver", b"driver", "idle_timeout", b"idle_timeout", "labels", b"labels", "max_duration", b"max_duration", "wait_timeout", b"wait_timeout"]) -> None: ...
+
+global___ChannelOpen = ChannelOpen
+
+@typing.final
+class ChannelRequest(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    OPEN_FIELD_NUMBER: builtins.int
+    INPUT_FIELD_NUMBER: builtins.int
+    RELEASE_FIELD_NUMBER: builtins.int
+    YIELD_IF_WAITED_ON_FIELD_NUMBER: builtins.int
+    input: builtins.bytes
+    """bytes to write to the device (at most 64 KiB per message)"""
+    release: builtins.bool
+    """end the lease (the same as closing the stream)"""
+    yield_if_waited_on: builtins.bool
+    """end the lease now if other work is queued for the session"""
+    @property
+    def open(self) -> global___ChannelOpen:
+        """first message only"""
+
+    def __init__(
+        self,
+        *,
+        open: global___ChannelOpen | None = ...,
+        input: builtins.bytes = ...,
+        release: builtins.bool = ...,
+        yield_if_waited_on: builtins.bool = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["input", b"input", "open", b"open", "release", b"release", "request", b"request", "yield_if_waited_on", b"yield_if_waited_on"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["input", b"input", "open", b"open", "release", b"release", "request", b"request", "yield_if_waited_on", b"yield_if_waited_on"]) -> None: ...
+    def WhichOneof(self, oneof_group: typing.Literal["request", b"request"]) -> typing.Literal["open", "input", "release", "yield_if_waited_on"] | None: ...
+
+global___ChannelRequest = ChannelRequest
+
+@typing.final
+class ChannelOpened(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    SESSION_ID_FIELD_NUMBER: builtins.int
+    SESSION_REUSED_FIELD_NUMBER: builtins.int
+    CONNECT_MS_FIELD_NUMBER: builtins.int
+    QUEUED_MS_FIELD_NUMBER: builtins.int
+    IDLE_TIMEOUT_FIELD_NUMBER: builtins.int
+    MAX_DURATION_FIELD_NUMBER: builtins.int
+    session_id: builtins.str
+    session_reused: builtins.bool
+    connect_ms: builtins.float
+    queued_ms: builtins.float
+    idle_timeout: builtins.float
+    """what the service granted"""
+    max_duration: builtins.float
+    def __init__(
+        self,
+        *,
+        session_id: builtins.str = ...,
+        session_reused: builtins.bool = ...,
+        connect_ms: builtins.float = ...,
+        queued_ms: builtins.float = ...,
+        idle_timeout: builtins.float = ...,
+        max_duration: builtins.float = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["connect_ms", b"connect_ms", "idle_timeout", b"idle_timeout", "max_duration", b"max_duration", "queued_ms", b"queued_ms", "session_id", b"session_id", "session_reused", b"session_reused"]) -> None: ...
+
+global___ChannelOpened = ChannelOpened
+
+@typing.final
+class ChannelEvent(google.protobuf.message.Message):
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    OPENED_FIELD_NUMBER: builtins.int
+    OUTPUT_FIELD_NUMBER: builtins.int
+    CLOSED_FIELD_NUMBER: builtins.int
+    STILL_HELD_FIELD_NUMBER: builtins.int
+    output: builtins.bytes
+    """device output, in order, at most 32 KiB per message"""
+    closed: builtins.str
+    """why the lease ended (last message)"""
+    still_held: builtins.bool
+    """answer to yield_if_waited_on when nothing waits"""
+    @property
+    def opened(self) -> global___ChannelOpened: ...
+    def __init__(
+        self,
+        *,
+        opened: global___ChannelOpened | None = ...,
+        output: builtins.bytes = ...,
+        closed: builtins.str = ...,
+        still_held: builtins.bool = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["closed", b"closed", "event", b"event", "opened", b"opened", "output", b"output", "still_held", b"still_held"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["closed", b"closed", "event", b"event", "opened", b"opened", "output", b"output", "still_held", b"still_held"]) -> None: ...
+    def WhichOneof(self, oneof_group: typing.Literal["event", b"event"]) -> typing.Literal["opened", "output", "closed", "still_held"] | None: ...
+
+global___ChannelEvent = ChannelEvent

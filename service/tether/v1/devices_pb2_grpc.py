@@ -59,6 +59,11 @@ class DevicesStub(object):
                 request_serializer=tether_dot_v1_dot_devices__pb2.ExecRequest.SerializeToString,
                 response_deserializer=tether_dot_v1_dot_devices__pb2.ExecResponse.FromString,
                 _registered_method=True)
+        self.LeaseChannel = channel.stream_stream(
+                '/tether.v1.Devices/LeaseChannel',
+                request_serializer=tether_dot_v1_dot_devices__pb2.ChannelRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_devices__pb2.ChannelEvent.FromString,
+                _registered_method=True)
 
 
 class DevicesServicer(object):
@@ -99,6 +104,18 @@ class DevicesServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LeaseChannel(self, request_iterator, context):
+        """Leases the raw CLI channel of a target's pinned session: bytes written go to the device,
+        the device's output streams back. Exclusive while held: other work for that session
+        queues behind the lease. On release the driver resynchronises on the prompt, leaves
+        configuration mode and restores the privilege level before the session is reused.
+        The first request must be `open`; the stream ends the lease. Needs the driver's
+        channel_lease capability. Prompt matching is the client's: tetherd only moves bytes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DevicesServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -126,6 +143,11 @@ def add_DevicesServicer_to_server(servicer, server):
                     servicer.Exec,
                     request_deserializer=tether_dot_v1_dot_devices__pb2.ExecRequest.FromString,
                     response_serializer=tether_dot_v1_dot_devices__pb2.ExecResponse.SerializeToString,
+            ),
+            'LeaseChannel': grpc.stream_stream_rpc_method_handler(
+                    servicer.LeaseChannel,
+                    request_deserializer=tether_dot_v1_dot_devices__pb2.ChannelRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_devices__pb2.ChannelEvent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -263,6 +285,33 @@ class Devices(object):
             '/tether.v1.Devices/Exec',
             tether_dot_v1_dot_devices__pb2.ExecRequest.SerializeToString,
             tether_dot_v1_dot_devices__pb2.ExecResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LeaseChannel(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/tether.v1.Devices/LeaseChannel',
+            tether_dot_v1_dot_devices__pb2.ChannelRequest.SerializeToString,
+            tether_dot_v1_dot_devices__pb2.ChannelEvent.FromString,
             options,
             channel_credentials,
             insecure,

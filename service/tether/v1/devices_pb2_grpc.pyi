@@ -52,6 +52,18 @@ class DevicesStub:
     with a shell (SSH exec): a real exit status, standard input, separate stderr.
     """
 
+    LeaseChannel: grpc.StreamStreamMultiCallable[
+        tether.v1.devices_pb2.ChannelRequest,
+        tether.v1.devices_pb2.ChannelEvent,
+    ]
+    """Leases the raw CLI channel of a target's pinned session: bytes written go to the device,
+    the device's output streams back. Exclusive while held: other work for that session
+    queues behind the lease. On release the driver resynchronises on the prompt, leaves
+    configuration mode and restores the privilege level before the session is reused.
+    The first request must be `open`; the stream ends the lease. Needs the driver's
+    channel_lease capability. Prompt matching is the client's: tetherd only moves bytes.
+    """
+
 class DevicesAsyncStub:
     Execute: grpc.aio.UnaryUnaryMultiCallable[
         tether.v1.devices_pb2.ExecuteRequest,
@@ -82,6 +94,18 @@ class DevicesAsyncStub:
     ]
     """One command in its own exec channel over the target's warm transport, for hosts
     with a shell (SSH exec): a real exit status, standard input, separate stderr.
+    """
+
+    LeaseChannel: grpc.aio.StreamStreamMultiCallable[
+        tether.v1.devices_pb2.ChannelRequest,
+        tether.v1.devices_pb2.ChannelEvent,
+    ]
+    """Leases the raw CLI channel of a target's pinned session: bytes written go to the device,
+    the device's output streams back. Exclusive while held: other work for that session
+    queues behind the lease. On release the driver resynchronises on the prompt, leaves
+    configuration mode and restores the privilege level before the session is reused.
+    The first request must be `open`; the stream ends the lease. Needs the driver's
+    channel_lease capability. Prompt matching is the client's: tetherd only moves bytes.
     """
 
 class DevicesServicer(metaclass=abc.ABCMeta):
@@ -124,6 +148,20 @@ class DevicesServicer(metaclass=abc.ABCMeta):
     ) -> typing.Union[tether.v1.devices_pb2.ExecResponse, collections.abc.Awaitable[tether.v1.devices_pb2.ExecResponse]]:
         """One command in its own exec channel over the target's warm transport, for hosts
         with a shell (SSH exec): a real exit status, standard input, separate stderr.
+        """
+
+    @abc.abstractmethod
+    def LeaseChannel(
+        self,
+        request_iterator: _MaybeAsyncIterator[tether.v1.devices_pb2.ChannelRequest],
+        context: _ServicerContext,
+    ) -> typing.Union[collections.abc.Iterator[tether.v1.devices_pb2.ChannelEvent], collections.abc.AsyncIterator[tether.v1.devices_pb2.ChannelEvent]]:
+        """Leases the raw CLI channel of a target's pinned session: bytes written go to the device,
+        the device's output streams back. Exclusive while held: other work for that session
+        queues behind the lease. On release the driver resynchronises on the prompt, leaves
+        configuration mode and restores the privilege level before the session is reused.
+        The first request must be `open`; the stream ends the lease. Needs the driver's
+        channel_lease capability. Prompt matching is the client's: tetherd only moves bytes.
         """
 
 def add_DevicesServicer_to_server(servicer: DevicesServicer, server: typing.Union[grpc.Server, grpc.aio.Server]) -> None: ...
