@@ -52,6 +52,7 @@ DOMAIN = "tether.v1"
 MAX_STATUS_MESSAGE = 1_024
 MAX_FIELD_PATH = 200
 MAX_METADATA_VALUE = 200
+MAX_VIOLATION_DESCRIPTION = 400
 # How long a caller refused for want of a session slot should wait before trying again.
 POOL_RETRY_SECONDS = 1.0
 _FIELD_PATH = re.compile(r"[a-z_][a-z0-9_]*(\[\d*\])?(\.[A-Za-z0-9_-]+(\[\d*\])?)*")
@@ -130,12 +131,12 @@ def _rule(exc: BaseException) -> Rule | None:
     return None
 
 
-def _message(exc: BaseException, rule: Rule | None, kind: str) -> str:
+def _message(exc: BaseException, expected: bool) -> str:
     if isinstance(exc, JobNotFound):
         return f"no job with id {quote(exc.args[0] if exc.args else '')}"
-    if rule is None:
-        return f"{kind}: {exc}"
-    return str(exc) or kind
+    if not expected:  # a bug: its type says more than its words
+        return f"{type(exc).__name__}: {exc}"
+    return str(exc) or type(exc).__name__
 
 
 def classify(exc: BaseException, **context: str) -> Failure:
@@ -146,10 +147,10 @@ def classify(exc: BaseException, **context: str) -> Failure:
         known = dict(exc.metadata)
         merged = {**{k: v for k, v in context.items() if v}, **known}
         return replace(exc, metadata=tuple(sorted(merged.items())))
-    rule = _rule(exc)
-    if rule is None:
+    found = _rule(exc)
+    if found is None:
         log.error("unexpected error in a driver call", exc_info=exc)
-    rule = rule or _INTERNAL
+    rule = found or _INTERNAL
     metadata = {key: value for key, value in context.items() if value}
     reason = rule.reason
     path = ""
@@ -170,7 +171,7 @@ def classify(exc: BaseException, **context: str) -> Failure:
     bounded = {k: v[:MAX_METADATA_VALUE] for k, v in metadata.items() if v}
     return Failure(
         code=rule.code.name,
-        message=_message(exc, rule if rule is not _INTERNAL else None, type(exc).__name__),
+        message=_message(exc, expected=found is not None),
         reason=reason,
         field=path,
         metadata=tuple(sorted(bounded.items())),
@@ -198,8 +199,9 @@ def rich_status(failure: Failure) -> status_pb2.Status:
         _packed(error_details_pb2.ErrorInfo(reason=failure.reason, domain=DOMAIN, metadata=dict(failure.metadata)))
     ]
     if failure.field:
+        # Only field and description: FieldViolation.reason is newer than the oldest supported protos.
         violation = error_details_pb2.BadRequest.FieldViolation(
-            field=failure.field, description=message[: MAX_FIELD_PATH * 2], reason=failure.reason
+            field=failure.field, description=message[:MAX_VIOLATION_DESCRIPTION]
         )
         details.append(_packed(error_details_pb2.BadRequest(field_violations=[violation])))
     if failure.capabilities:
