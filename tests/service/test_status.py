@@ -6,7 +6,6 @@ from __future__ import annotations
 import concurrent.futures
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ import grpc
 import pytest
 from grpc_status import rpc_status
 
-from tests.harness import Tetherd, free_port
+from tests.harness import Tetherd, free_port, wait_until
 from tests.service.test_switches import conn
 from tests.tls import make_cert
 from tether.api import status
@@ -130,12 +129,17 @@ def test_deadline_and_job_not_found(tetherd: Tetherd) -> None:
 
 def test_pool_exhausted_says_when_to_retry(tetherd_factory: Any) -> None:
     daemon = tetherd_factory("--max-sessions", "1")
-    client = daemon.client()
+    client, watcher = daemon.client(), daemon.client()
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        busy = pool.submit(client.execute, {**NULL, "options": {"delay": 3}}, ["x"], driver="null")
-        time.sleep(0.5)
+        busy = pool.submit(client.execute, {**NULL, "options": {"delay": 5}}, ["x"], driver="null")
+        # The one slot must be taken and busy (not evictable) before the second call comes.
+        wait_until(
+            lambda: [s.state for s in watcher.list_sessions()] == [pb.SESSION_STATE_BUSY],
+            timeout=30,
+            what="the delayed session to be busy",
+        )
         with pytest.raises(TetherError) as error:
-            daemon.client().execute({**NULL, "host": "other.example"}, ["x"], driver="null")
+            watcher.execute({**NULL, "host": "other.example"}, ["x"], driver="null")
         assert busy.result(30).ok
     assert (error.value.code, error.value.reason) == ("RESOURCE_EXHAUSTED", "POOL_EXHAUSTED")
     assert error.value.retry_after == status.POOL_RETRY_SECONDS
