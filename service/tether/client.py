@@ -64,7 +64,7 @@ class TetherError(Exception):
     @classmethod
     def from_rpc(cls, error: grpc.RpcError) -> TetherError:
         if not isinstance(error, grpc.Call):
-            return cls(grpc.StatusCode.UNKNOWN.name, str(error))
+            return cls(grpc.StatusCode.UNKNOWN.name, str(error) or grpc.StatusCode.UNKNOWN.name)
         code = error.code()
         found = _rich_details(error.trailing_metadata())
         return cls(code.name, error.details() or code.name, **found)
