@@ -3,6 +3,7 @@ against real tetherd processes (null driver, the switch simulator)."""
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import subprocess
 import sys
@@ -190,3 +191,38 @@ def test_the_table_classifies_with_context_and_bounds() -> None:
     long = status.rich_status(status.classify(InvalidRequest("y" * 100_000, "command")))
     assert len(long.message) < status.MAX_STATUS_MESSAGE + 100
     assert status.classify(ValueError("boom")).code == "INTERNAL"
+
+
+@pytest.mark.parametrize("character", ["a", "\u00e9", "\u754c", "\x01"])
+def test_a_long_message_of_any_characters_keeps_its_status_and_details(character: str) -> None:
+    """The trailers stay under the client's cap: the message twice (plain, rich) and a field violation."""
+    text = character * 5_000
+
+    async def handler(request: bytes, context: grpc.aio.ServicerContext[Any, Any]) -> bytes:
+        await status.abort(context, InvalidRequest(text, "connection.host"), driver="netmiko", target="h:22")
+        return b""
+
+    async def serve_and_call() -> TetherError:
+        server = grpc.aio.server()
+        methods = {"M": grpc.unary_unary_rpc_method_handler(handler)}
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("t.T", methods),))
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+
+        def call() -> TetherError:
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                try:
+                    channel.unary_unary("/t.T/M")(b"", timeout=30)
+                except grpc.RpcError as error:
+                    return TetherError.from_rpc(error)
+            raise AssertionError("the call succeeded")
+
+        try:
+            return await asyncio.to_thread(call)
+        finally:
+            await server.stop(0)
+
+    error = asyncio.run(serve_and_call())
+    assert (error.code, error.reason, error.field) == ("INVALID_ARGUMENT", "INVALID_FIELD", "connection.host")
+    assert len(error.message.encode()) <= status.MAX_STATUS_MESSAGE + 40
+    assert error.message.endswith("(5000 characters)")

@@ -47,12 +47,14 @@ from ..pool import PoolExhausted
 
 log = logging.getLogger("tether.api")
 DOMAIN = "tether.v1"
-# A status message travels in a header the client caps (8 KiB by default, after
-# percent-encoding): longer ones would turn the answer into RESOURCE_EXHAUSTED.
+# A status message travels twice in the trailers a client caps (8 KiB by default):
+# percent-encoded in grpc-message (a non-ASCII byte takes 3) and inside the rich status
+# (base64). Past the cap the answer turns into RESOURCE_EXHAUSTED, so the message is
+# bounded in UTF-8 bytes: at most ~6 KiB of trailers whatever the characters.
 MAX_STATUS_MESSAGE = 1_024
 MAX_FIELD_PATH = 200
 MAX_METADATA_VALUE = 200
-MAX_VIOLATION_DESCRIPTION = 400
+MAX_VIOLATION_DESCRIPTION = 200
 # How long a caller refused for want of a session slot should wait before trying again.
 POOL_RETRY_SECONDS = 1.0
 _FIELD_PATH = re.compile(r"[a-z_][a-z0-9_]*(\[\d*\])?(\.[A-Za-z0-9_-]+(\[\d*\])?)*")
@@ -181,9 +183,12 @@ def classify(exc: BaseException, **context: str) -> Failure:
 
 
 def status_message(message: str) -> str:
-    if len(message) <= MAX_STATUS_MESSAGE:
+    """``message``, cut to at most :data:`MAX_STATUS_MESSAGE` UTF-8 bytes (and a note of its length)."""
+    encoded = message.encode()
+    if len(encoded) <= MAX_STATUS_MESSAGE:
         return message
-    return f"{message[:MAX_STATUS_MESSAGE]}... ({len(message)} characters)"
+    kept = encoded[:MAX_STATUS_MESSAGE].decode(errors="ignore")  # never half a character
+    return f"{kept}... ({len(message)} characters)"
 
 
 def _packed(message: Any) -> any_pb2.Any:
