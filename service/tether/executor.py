@@ -6,74 +6,24 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from .api.status import Cancelled, Failure, classify
 from .drivers.capabilities import ExecChannel, FileTransfer, use
-from .drivers.contract import (
-    AuthFailed,
-    CommandFailed,
-    CommandTimeout,
-    ConnectFailed,
-    ConnectionSpec,
-    Driver,
-    InvalidRequest,
-    OutputLimitExceeded,
-    SessionLost,
-    Unsupported,
-)
+from .drivers.contract import ConnectionSpec, Driver, InvalidRequest
 from .drivers.registry import DriverRegistry
-from .jobs import ActiveJob, BulkRun, JobStore, JobStoreError
+from .jobs import ActiveJob, BulkRun, JobStore
 from .operation import OperationResult, run_operation
-from .pool import Outcome, PoolExhausted, SessionPool
+from .pool import Outcome, SessionPool
 from .redaction import redacted_exec
 from .requests import Defaults, OperationSpec, Redactor
 from .v1 import messages as pb
 from .validation import RequestValidator
 
+__all__ = ["Cancelled", "Executor", "Failure", "classify"]  # the last three live in api.status now
 log = logging.getLogger("tether.executor")
 T = TypeVar("T")
 _HUNG_GRACE_SECONDS = 10.0
-
-
-class Cancelled(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class Failure(Exception):
-    """A failure with the gRPC status code name it maps to."""
-
-    code: str
-    message: str
-
-    def __str__(self) -> str:
-        return self.message
-
-
-def classify(exc: BaseException) -> Failure:
-    if isinstance(exc, Failure):
-        return exc
-    mapping: list[tuple[type[BaseException], str]] = [
-        (InvalidRequest, "INVALID_ARGUMENT"),
-        (Unsupported, "FAILED_PRECONDITION"),
-        (CommandTimeout, "DEADLINE_EXCEEDED"),
-        (OutputLimitExceeded, "RESOURCE_EXHAUSTED"),
-        (CommandFailed, "FAILED_PRECONDITION"),
-        (AuthFailed, "PERMISSION_DENIED"),
-        (ConnectFailed, "UNAVAILABLE"),
-        (SessionLost, "UNAVAILABLE"),
-        (PoolExhausted, "RESOURCE_EXHAUSTED"),
-        (JobStoreError, "UNAVAILABLE"),
-        (TimeoutError, "DEADLINE_EXCEEDED"),
-        (Cancelled, "CANCELLED"),
-        (asyncio.CancelledError, "CANCELLED"),
-    ]
-    for kind, code in mapping:
-        if isinstance(exc, kind):
-            return Failure(code, str(exc) or kind.__name__)
-    log.error("unexpected error in a driver call", exc_info=exc)
-    return Failure("INTERNAL", f"{type(exc).__name__}: {exc}")
 
 
 def _meta(outcome: Outcome[Any]) -> pb.ExecutionMeta:
@@ -147,7 +97,7 @@ class Executor:
         try:
             return await run
         except BaseException as exc:
-            failure = classify(exc)
+            failure = classify(exc, target=spec.target, driver=job.record.driver)
             message = redact(failure.message)
             job.record.results.add(target=spec.target, ok=False, error=message, error_code=failure.code)
             state = pb.JOB_STATE_CANCELLED if failure.code == "CANCELLED" else pb.JOB_STATE_FAILED
@@ -155,7 +105,7 @@ class Executor:
                 self.store.finish(job, state, message, wait=False)
                 raise
             await self.store.complete(job, state, message)  # recorded before the error is answered
-            raise Failure(failure.code, message) from None
+            raise failure.with_message(message) from None
 
     async def execute(self, request: pb.ExecuteRequest) -> pb.ExecuteResponse:
         driver, spec, redact, op = await self.validate.execute(request)

@@ -56,7 +56,7 @@ class ChannelLeaseClient:
         self._ended: LeaseEnded | None = None
         self._opened: pb.ChannelOpened | None = None
         self._held_answers: queue.SimpleQueue[bool] = queue.SimpleQueue()
-        self._call = client._devices.LeaseChannel(self._outgoing(), metadata=client._metadata)
+        self._call = client._routes.method("LeaseChannel")(self._outgoing(), metadata=client._metadata)
         self._reader = threading.Thread(target=self._read_loop, name="tether-lease-reader", daemon=True)
         self._reader.start()
 

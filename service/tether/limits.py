@@ -77,37 +77,39 @@ def _shown(value: str | bytes, secret: bool) -> str:
 def check_length(field: str, value: str | bytes, limit: int, secret: bool = False) -> None:
     """At most ``limit`` characters; a ``secret`` value is never quoted back."""
     if len(value) > limit:
-        raise InvalidRequest(f"{field} is {len(value)} characters long; at most {limit}{_shown(value, secret)}")
+        raise InvalidRequest(f"{field} is {len(value)} characters long; at most {limit}{_shown(value, secret)}", field)
 
 
 def check_text(field: str, value: str, limit: int, line_breaks: bool = False, secret: bool = False) -> None:
     """Bounded text with no NUL (and, unless allowed, no line break); a ``secret`` is never quoted back."""
     check_length(field, value, limit, secret)
     if "\0" in value:
-        raise InvalidRequest(f"{field} contains a NUL character{_shown(value, secret)}")
+        raise InvalidRequest(f"{field} contains a NUL character{_shown(value, secret)}", field)
     if not line_breaks and ("\n" in value or "\r" in value):
-        raise InvalidRequest(f"{field} contains a line break{_shown(value, secret)}")
+        raise InvalidRequest(f"{field} contains a line break{_shown(value, secret)}", field)
 
 
 def check_seconds(field: str, value: float, maximum: float = MAX_SECONDS) -> float:
     """A finite, non-negative number of seconds, at most ``maximum`` (0 stays 0: "the default")."""
     if not math.isfinite(value):
-        raise InvalidRequest(f"{field} must be a finite number of seconds (got {value})")
+        raise InvalidRequest(f"{field} must be a finite number of seconds (got {value})", field)
     if value < 0:
-        raise InvalidRequest(f"{field} must not be negative (got {value:g})")
+        raise InvalidRequest(f"{field} must not be negative (got {value:g})", field)
     if value > maximum:
-        raise InvalidRequest(f"{field} is {value:g} seconds; at most {maximum:g}")
+        raise InvalidRequest(f"{field} is {value:g} seconds; at most {maximum:g}", field)
     return value
 
 
 def check_enum(field: str, value: int, known: Sequence[int]) -> None:
     if value not in known:
-        raise InvalidRequest(f"{field} {value} is not a known value (known: {', '.join(map(str, sorted(known)))})")
+        raise InvalidRequest(
+            f"{field} {value} is not a known value (known: {', '.join(map(str, sorted(known)))})", field
+        )
 
 
 def check_labels(labels: Mapping[str, str]) -> None:
     if len(labels) > MAX_LABELS:
-        raise InvalidRequest(f"request has {len(labels)} labels; at most {MAX_LABELS}")
+        raise InvalidRequest(f"request has {len(labels)} labels; at most {MAX_LABELS}", "labels")
     for key, value in labels.items():
         check_text("a label name", key, MAX_LABEL_KEY)
         check_text(f"label {quote(key)}", value, MAX_LABEL_VALUE, line_breaks=True)
@@ -116,12 +118,12 @@ def check_labels(labels: Mapping[str, str]) -> None:
 def check_option_value(field: str, value: Any, depth: int = 0) -> None:
     """A JSON-like option value: finite numbers, bounded strings, bounded nesting."""
     if depth > MAX_OPTION_DEPTH:
-        raise InvalidRequest(f"{field} nests deeper than {MAX_OPTION_DEPTH} levels")
+        raise InvalidRequest(f"{field} nests deeper than {MAX_OPTION_DEPTH} levels", field)
     if isinstance(value, bool) or value is None:
         return
     if isinstance(value, float | int):
         if not math.isfinite(value):
-            raise InvalidRequest(f"{field} must be a finite number (got {value})")
+            raise InvalidRequest(f"{field} must be a finite number (got {value})", field)
     elif isinstance(value, str):
         check_text(field, value, MAX_OPTION_STRING, line_breaks=True)
     elif isinstance(value, Mapping):

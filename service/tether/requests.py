@@ -121,7 +121,7 @@ def _option_value(value: Value, where: str, depth: int) -> Any:
         return _options_dict(value.struct_value, where, depth + 1)
     if kind == "list_value":
         if depth >= MAX_OPTION_DEPTH:
-            raise InvalidRequest(f"{where} nests deeper than {MAX_OPTION_DEPTH} levels")
+            raise InvalidRequest(f"{where} nests deeper than {MAX_OPTION_DEPTH} levels", where)
         return [_option_value(item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value.list_value.values)]
     if kind == "number_value":
         return value.number_value
@@ -134,7 +134,7 @@ def _option_value(value: Value, where: str, depth: int) -> Any:
 
 def _options_dict(struct: Struct, where: str, depth: int = 0) -> dict[str, Any]:
     if depth > MAX_OPTION_DEPTH:
-        raise InvalidRequest(f"{where} nests deeper than {MAX_OPTION_DEPTH} levels")
+        raise InvalidRequest(f"{where} nests deeper than {MAX_OPTION_DEPTH} levels", where)
     options: dict[str, Any] = {}
     for key, value in struct.fields.items():
         check_text(f"a name in {where}", key, MAX_OPTION_NAME)
@@ -148,10 +148,12 @@ def connection_options(message: pb.Connection) -> dict[str, Any]:
     if not message.HasField("options"):
         return {}
     if len(message.options.fields) > MAX_OPTIONS:
-        raise InvalidRequest(f"connection.options has {len(message.options.fields)} entries; at most {MAX_OPTIONS}")
+        raise InvalidRequest(
+            f"connection.options has {len(message.options.fields)} entries; at most {MAX_OPTIONS}", "connection.options"
+        )
     size = message.options.ByteSize()
     if size > MAX_OPTIONS_BYTES:
-        raise InvalidRequest(f"connection.options is {size} bytes; at most {MAX_OPTIONS_BYTES}")
+        raise InvalidRequest(f"connection.options is {size} bytes; at most {MAX_OPTIONS_BYTES}", "connection.options")
     return _options_dict(message.options, "connection.options")
 
 
@@ -167,10 +169,13 @@ def _check_connection_fields(message: pb.Connection) -> None:
     check_length("connection.tls_client_cert", message.tls_client_cert, MAX_PRIVATE_KEY)
     check_text("connection.private_key_file", message.private_key_file, MAX_PATH)
     if message.port > 65535:
-        raise InvalidRequest(f"connection.port {message.port} is out of range (1 to 65535; 0: the driver default)")
+        raise InvalidRequest(
+            f"connection.port {message.port} is out of range (1 to 65535; 0: the driver default)", "connection.port"
+        )
     if message.keepalive_seconds > MAX_KEEPALIVE_SECONDS:
         raise InvalidRequest(
-            f"connection.keepalive_seconds is {message.keepalive_seconds}; at most {MAX_KEEPALIVE_SECONDS}"
+            f"connection.keepalive_seconds is {message.keepalive_seconds}; at most {MAX_KEEPALIVE_SECONDS}",
+            "connection.keepalive_seconds",
         )
     check_seconds("connection.connect_timeout", message.connect_timeout)
 
@@ -199,7 +204,10 @@ def connection_spec(
         )
         driver.validate(spec)
     except InvalidRequest as exc:
-        raise InvalidRequest(f"{where}: {exc}" if where != "connection" else str(exc)) from None
+        if where == "connection":
+            raise
+        # A target's connection is checked as "connection": its fields are the target's.
+        raise InvalidRequest(f"{where}: {exc}", f"{where}.{exc.field}" if exc.field else "") from None
     return spec
 
 
@@ -220,9 +228,11 @@ def operation_spec(message: pb.Operation, defaults: Defaults) -> OperationSpec:
     commands = tuple(message.commands)
     config = tuple(message.config)
     if not commands and not config and not message.save:
-        raise InvalidRequest("operation needs commands or config lines")
+        raise InvalidRequest("operation needs commands or config lines", "operation.commands")
     if len(commands) + len(config) > MAX_COMMANDS:
-        raise InvalidRequest(f"operation has {len(commands) + len(config)} lines; at most {MAX_COMMANDS}")
+        raise InvalidRequest(
+            f"operation has {len(commands) + len(config)} lines; at most {MAX_COMMANDS}", "operation.commands"
+        )
     for line in (*commands, *config):
         if len(line) > MAX_COMMAND_LENGTH:
             raise InvalidRequest(
@@ -238,7 +248,7 @@ def operation_spec(message: pb.Operation, defaults: Defaults) -> OperationSpec:
     check_seconds("operation.read_timeout", message.read_timeout)
     kind = _PARSE_KINDS.get(message.parse.kind)
     if kind is None:
-        raise InvalidRequest(f"operation.parse.kind {message.parse.kind} is unknown")
+        raise InvalidRequest(f"operation.parse.kind {message.parse.kind} is unknown", "operation.parse.kind")
     check_length("operation.parse.template", message.parse.template, MAX_TEMPLATE_LENGTH)
     parse = ParseSpec(kind=kind, template=message.parse.template)
     check_template(parse)
@@ -276,11 +286,11 @@ def check_bulk(request: pb.BulkRequest) -> None:
     check_seconds("timeout", request.timeout)
     check_labels(request.labels)
     if request.concurrency > MAX_BULK_CONCURRENCY:
-        raise InvalidRequest(f"concurrency is {request.concurrency}; at most {MAX_BULK_CONCURRENCY}")
+        raise InvalidRequest(f"concurrency is {request.concurrency}; at most {MAX_BULK_CONCURRENCY}", "concurrency")
     if not request.targets:
-        raise InvalidRequest("bulk request has no targets")
+        raise InvalidRequest("bulk request has no targets", "targets")
     if len(request.targets) > MAX_TARGETS:
-        raise InvalidRequest(f"bulk request has {len(request.targets)} targets; at most {MAX_TARGETS}")
+        raise InvalidRequest(f"bulk request has {len(request.targets)} targets; at most {MAX_TARGETS}", "targets")
     for index, target in enumerate(request.targets):
         check_text(f"targets[{index}].name", target.name, MAX_TARGET_NAME)
 
@@ -292,12 +302,12 @@ def check_transfer(
     check_enum("mode", request.mode, _MODES)
     if isinstance(request, pb.ExecRequest):
         if not request.command:
-            raise InvalidRequest("command is required")
+            raise InvalidRequest("command is required", "command")
         check_text("command", request.command, MAX_EXEC_COMMAND, line_breaks=True)
         check_seconds("timeout", request.timeout)
         return
     if not request.remote_path:
-        raise InvalidRequest("remote_path is required")
+        raise InvalidRequest("remote_path is required", "remote_path")
     check_text("remote_path", request.remote_path, MAX_PATH)
     if isinstance(request, pb.PutFileRequest):
         allowed = SPECIAL_FILE_MODE_BITS if allow_special_file_modes else PLAIN_FILE_MODE_BITS
@@ -307,18 +317,18 @@ def check_transfer(
                 if allow_special_file_modes
                 else " (setuid, setgid and sticky bits need the operator's allow_special_file_modes)"
             )
-            raise InvalidRequest(f"file_mode {request.file_mode:#o} sets bits outside {allowed:#o}{hint}")
+            raise InvalidRequest(f"file_mode {request.file_mode:#o} sets bits outside {allowed:#o}{hint}", "file_mode")
 
 
 def check_job_id(job_id: str) -> None:
     if not job_id:
-        raise InvalidRequest("job_id is required")
+        raise InvalidRequest("job_id is required", "job_id")
     check_text("job_id", job_id, MAX_JOB_ID)
 
 
 def check_list_jobs(request: pb.ListJobsRequest) -> None:
     if len(request.states) > MAX_JOB_FILTER_STATES:
-        raise InvalidRequest(f"states lists {len(request.states)} states; at most {MAX_JOB_FILTER_STATES}")
+        raise InvalidRequest(f"states lists {len(request.states)} states; at most {MAX_JOB_FILTER_STATES}", "states")
     for state in request.states:
         check_enum("states[]", state, _JOB_STATES)
     check_enum("kind", request.kind, _JOB_KINDS)

@@ -152,4 +152,4 @@ def compile(pattern: str, field: str, multiline: bool = False) -> SafePattern:
             raise _Rejected(f"is {len(pattern)} characters long; at most {MAX_PATTERN_LENGTH}")
         return _compile(pattern, multiline)
     except _Rejected as exc:
-        raise InvalidRequest(f"{field} {exc}: {quote(pattern)}") from None
+        raise InvalidRequest(f"{field} {exc}: {quote(pattern)}", field) from None

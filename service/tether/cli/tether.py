@@ -405,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
             # a call that never reached it is safe to make once more, on a fresh one.
             if attempt == 1 and reach.may_restart(exc, start):
                 continue
-            print(f"tether: {reach.explain(exc, start)}", file=sys.stderr)
+            details = exc.describe()  # the service's reason, field and metadata, when it sent them
+            print(f"tether: {reach.explain(exc, start)}" + (f" [{details}]" if details else ""), file=sys.stderr)
             return 2
     return 2

@@ -147,7 +147,14 @@ class DriverError(Exception):
 
 
 class InvalidRequest(DriverError):
-    """The request cannot work whatever the device does (bad option, missing field)."""
+    """The request cannot work whatever the device does (bad option, missing field).
+
+    ``field`` is the path of the request field at fault (``targets[2].connection.port``)
+    where the code raising it knows one; the status carries it as a BadRequest detail."""
+
+    def __init__(self, message: str = "", field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class Unsupported(DriverError):
@@ -162,6 +169,8 @@ class MissingCapability(Unsupported):
         where = f" for platform {platform!r}" if platform else ""
         super().__init__(f"driver {driver}{where} lacks the capability {names} this request needs")
         self.missing = missing
+        self.driver = driver
+        self.platform = platform
 
 
 class ConnectFailed(DriverError):

@@ -1,84 +1,37 @@
-"""tetherd's gRPC server: listener, auth, health, reflection, graceful shutdown."""
+"""tetherd's gRPC server: listener, interceptors, the API services, health, reflection, graceful shutdown."""
 
 from __future__ import annotations
 
 import asyncio
 import fcntl
-import hmac
 import logging
 import os
 import signal
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from . import __version__, parsing, redaction
-from .config import ConfigError, Settings, ensure_private_dir
-from .drivers import _ssh_policy
-from .drivers.registry import DriverRegistry
-from .executor import Executor
-from .jobs import JobStore
-from .malformed import MalformedRequests
-from .memory import return_large_buffers_to_os
-from .pool import PoolLimits, SessionPool
-from .requests import Defaults
-from .servicer import TetherServicer
-from .v1 import (
-    devices_pb2,
-    devices_pb2_grpc,
-    jobs_pb2,
-    jobs_pb2_grpc,
-    service_pb2,
-    service_pb2_grpc,
-    sessions_pb2,
-    sessions_pb2_grpc,
-    tether_pb2,
-)
-from .v1 import tether_pb2_grpc as pb_grpc
+from .. import __version__, parsing, redaction
+from ..config import ConfigError, Settings, ensure_private_dir
+from ..drivers import _ssh_policy
+from ..drivers.registry import DriverRegistry
+from ..executor import Executor
+from ..jobs import JobStore
+from ..memory import return_large_buffers_to_os
+from ..pool import PoolLimits, SessionPool
+from ..requests import Defaults
+from .devices import DEVICE_METHODS
+from .interceptors import ActivityTracker, chain
+from .services import ApiServices
 
 log = logging.getLogger("tether.server")
-SERVICE_NAME = tether_pb2.DESCRIPTOR.services_by_name["Tether"].full_name
-# The domain services (tether.v1.Devices, Jobs, ...) beside the original tether.v1.Tether.
-API_SERVICE_NAMES = tuple(
-    service.full_name
-    for module in (tether_pb2, devices_pb2, jobs_pb2, sessions_pb2, service_pb2)
-    for service in module.DESCRIPTOR.services_by_name.values()
-)
 
 
 class AlreadyRunning(RuntimeError):
     pass
-
-
-class TokenAuth(grpc.aio.ServerInterceptor):
-    """Requires ``authorization: Bearer <token>`` on every call (health checks included)."""
-
-    def __init__(self, token: str) -> None:
-        self._expected = f"Bearer {token}".encode()
-
-        async def deny(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
-
-        self._deny: grpc.RpcMethodHandler[Any, Any] = grpc.unary_unary_rpc_method_handler(deny)
-
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        # Exactly one: with two, which one a proxy checked and which one we read could differ.
-        supplied = [value for key, value in details.invocation_metadata or () if key == "authorization"]
-        if len(supplied) != 1:
-            return self._deny
-        supplied_bytes = supplied[0].encode() if isinstance(supplied[0], str) else supplied[0]
-        if hmac.compare_digest(supplied_bytes, self._expected):
-            return await continuation(details)
-        return self._deny
 
 
 def _server_options(settings: Settings) -> list[tuple[str, int]]:
@@ -132,7 +85,8 @@ class Tetherd:
             default_timeout=settings.request_timeout,
             allow_special_file_modes=settings.allow_special_file_modes,
         )
-        self.servicer = TetherServicer(self.executor, self.pool, self.store, self.registry, settings.listen)
+        self.api = ApiServices(self.executor, self.pool, self.store, self.registry, settings.listen)
+        self.activity = ActivityTracker(DEVICE_METHODS)
         self.health = health.aio.HealthServicer()
         self._stop = asyncio.Event()
         self._lock: IO[str] | None = None
@@ -140,19 +94,11 @@ class Tetherd:
 
     async def start(self) -> None:
         settings = self.settings
-        interceptors: list[grpc.aio.ServerInterceptor] = []
-        token = settings.resolved_token()
-        if token:
-            interceptors.append(TokenAuth(token))
-        interceptors.append(MalformedRequests())  # last: wraps the handler found for the method
+        interceptors = chain(settings.resolved_token(), self.activity)
         server = grpc.aio.server(options=_server_options(settings), interceptors=interceptors)
-        pb_grpc.add_TetherServicer_to_server(self.servicer, server)
-        devices_pb2_grpc.add_DevicesServicer_to_server(self.servicer, server)
-        jobs_pb2_grpc.add_JobsServicer_to_server(self.servicer, server)
-        sessions_pb2_grpc.add_SessionsServicer_to_server(self.servicer, server)
-        service_pb2_grpc.add_ServiceServicer_to_server(self.servicer, server)
+        self.api.add_to(server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        reflection.enable_server_reflection((*API_SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+        reflection.enable_server_reflection((*self.api.names, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
         if settings.is_unix:
             self._lock = _claim_socket(settings.socket_path)
             old_umask = os.umask(0o177)  # the socket file is created 0600
@@ -166,7 +112,7 @@ class Tetherd:
         self.server = server
         self.pool.start()
         await self.health.set("", health_pb2.HealthCheckResponse.SERVING)
-        for name in API_SERVICE_NAMES:
+        for name in self.api.names:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info("tetherd serving", extra={"listen": settings.listen, "version": __version__, "pid": os.getpid()})
 
@@ -196,7 +142,7 @@ class Tetherd:
         limit = self.settings.exit_when_idle
         while True:
             await asyncio.sleep(min(limit, 1.0))
-            quiet = time.monotonic() - self.servicer.last_call
+            quiet = self.activity.quiet_seconds()
             if self.pool.open_count == 0 and self.store.running_count() == 0 and quiet >= limit:
                 log.info("exiting: idle with no sessions", extra={"idle_seconds": round(quiet, 1)})
                 self._stop.set()
