@@ -103,6 +103,8 @@ def test_oversized_input_is_refused(tetherd: Tetherd, own_switch: Any) -> None:
 
 def test_the_first_message_must_open(tetherd: Tetherd) -> None:
     client = tetherd.client()
-    call = client._stub.LeaseChannel(iter([pb.ChannelRequest(input=b"show version\r")]), metadata=client._metadata)
+    call = client._routes.method("LeaseChannel")(
+        iter([pb.ChannelRequest(input=b"show version\r")]), metadata=client._metadata
+    )
     with pytest.raises(Exception, match="first message of LeaseChannel must be open"):
         list(call)
