@@ -72,8 +72,9 @@ class Target:
     def with_connection(self, **overrides: Any) -> dict[str, Any]:
         return {**self.connection, **overrides}
 
-    def at(self, host: str, port: int) -> Target:
-        return replace(self, connection=self.with_connection(host=host, port=port))
+    def at(self, host: str, port: int | None = None) -> Target:
+        moved = self.with_connection(host=host) if port is None else self.with_connection(host=host, port=port)
+        return replace(self, connection=moved)
 
 
 class Peers:
