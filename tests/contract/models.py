@@ -61,6 +61,9 @@ def DriverInfoModel(info: pb.DriverInfo, contract: int = CONTRACT_VERSION) -> It
             yield f"{where}: commit_confirm without config_candidate"
         if Capability.STRUCTURED_OUTPUT in capabilities and Capability.COMMANDS not in capabilities:
             yield f"{where}: structured_output without commands"
+    for platform, capabilities in sets.items():
+        if platform and set(capabilities) == set(info.capabilities):
+            yield f"platform {platform!r} is listed with the driver's own capabilities (list only those that differ)"
     has_getters = any(Capability.GETTERS in capabilities for capabilities in sets.values())
     if has_getters != bool(info.getters):
         yield f"getter names ({list(info.getters)}) are listed iff some platform has the getters capability"
