@@ -16,7 +16,8 @@ Adding a driver is a few lines:
 2. Add ``"mydriver": {"platform-class": TargetEntry("platform", mydriver_target)}`` to
    :data:`PEERS`: one entry per platform class whose capabilities differ (netmiko: a switch
    CLI and a Linux shell). ``platform`` is the ``Connection.platform`` the target uses; the
-   suite reads the capabilities published for it.
+   suite reads the capabilities published for it. ``tcp=False`` for a driver that opens no
+   TCP connection to ``host:port`` (null; a unix-socket transport).
 """
 
 from __future__ import annotations
@@ -65,9 +66,6 @@ class Target:
     wrong_credentials: Connection | None = None
     unreachable: Connection | None = None
     no_login_reason: str = ""
-    # True when the driver connects to connection host:port over TCP: the suite then points the
-    # target at a loopback listener of its own to prove a refused request makes no connection.
-    tcp: bool = True
 
     def with_connection(self, **overrides: Any) -> dict[str, Any]:
         return {**self.connection, **overrides}
@@ -98,6 +96,9 @@ TargetFactory = Callable[[Peers], Target]
 class TargetEntry:
     platform: str  # Connection.platform: which published capability set applies
     make: TargetFactory
+    # True when the driver connects to the connection's host:port over TCP: the suite then points
+    # the target at a loopback listener of its own to prove a refused request makes no connection.
+    tcp: bool = True
 
 
 # Interface descriptions on a switch nobody else configures this port of: harmless, and visible.
@@ -118,7 +119,6 @@ def null_target(peers: Peers) -> Target:
         config_probe="",
         unreachable={"options": {"fail_open": True}},
         no_login_reason="the null driver authenticates nothing",
-        tcp=False,
     )
 
 
@@ -185,7 +185,7 @@ def _unknown_private_key() -> str:
 
 # driver name (as GetServiceInfo publishes it) -> platform class -> its target.
 PEERS: Mapping[str, Mapping[str, TargetEntry]] = {
-    "null": {"null": TargetEntry("", null_target)},
+    "null": {"null": TargetEntry("", null_target, tcp=False)},
     "netmiko": {
         "cisco_ios": TargetEntry("cisco_ios", netmiko_switch),
         "linux": TargetEntry("linux", netmiko_linux),

@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from tests.contract import models
+from tests.contract.calls import NEEDING_CALL, NEEDING_OPERATION, candidate, execute, needing
 from tests.contract.listener import AcceptCounter
 from tests.contract.models import problems
 from tests.contract.peers import PEERS, Peers, Target
-from tests.contract.requests import NEEDING_CALL, NEEDING_OPERATION, candidate, execute, needing
 from tests.harness import Tetherd, wait_until
 from tether.client import TetherClient, TetherError
 from tether.drivers.contract import Capability
@@ -71,8 +71,9 @@ def _published_in_process() -> dict[str, pb.DriverInfo]:
 def capabilities_for(info: pb.DriverInfo | None, platform: str) -> frozenset[Capability]:
     if info is None:
         return frozenset()
-    chosen = info.platform_capabilities[platform].capabilities if platform in info.platform_capabilities else None
-    return frozenset(Capability(c) for c in (chosen if chosen is not None else info.capabilities))
+    if platform in info.platform_capabilities:
+        return frozenset(Capability(c) for c in info.platform_capabilities[platform].capabilities)
+    return frozenset(Capability(c) for c in info.capabilities)
 
 
 EXPECTED = _published_in_process()
@@ -401,7 +402,8 @@ def test_missing_capability_is_refused_before_any_io(
         # A target with a network peer is pointed at a listener of ours: any I/O would reach it.
         # A connection the service has never seen (a fresh port, or host name) goes through full
         # validation first; sent again, it takes the service's cached fast path: both must refuse.
-        aimed = target.at(listener.host, listener.port) if target.tcp else target.at(f"no-io-{uuid.uuid4().hex[:12]}")
+        fresh_host = f"no-io-{uuid.uuid4().hex[:12]}"
+        aimed = target.at(listener.host, listener.port) if PEERS[driver][name].tcp else target.at(fresh_host)
         counters, sessions = Counters(tetherd), {s.id for s in client.list_sessions()}
         for send in needing(capability):
             for _fresh_then_cached in range(2):
@@ -415,16 +417,14 @@ def test_missing_capability_is_refused_before_any_io(
 
 @pytest.mark.parametrize(
     ("driver", "name"),
-    [case for case in TARGETS if PEERS[case[0]][case[1]].platform],
-    ids=[f"{d}-{n}" for d, n in TARGETS if PEERS[d][n].platform],
+    [case for case in TARGETS if PEERS[case[0]][case[1]].tcp],
+    ids=[f"{d}-{n}" for d, n in TARGETS if PEERS[d][n].tcp],
 )
 def test_the_no_io_listener_sees_a_request_that_is_not_refused(
     request: pytest.FixtureRequest, tetherd: Tetherd, client: TetherClient, driver: str, name: str
 ) -> None:
     """The control for the test above: the same listener does see a request the target can take."""
     target = make_target(request, driver, name)
-    if not target.tcp:
-        pytest.skip("no network peer")
     counters = Counters(tetherd)
     with AcceptCounter() as listener:
         aimed = target.at(listener.host, listener.port).with_connection(connect_timeout=5)

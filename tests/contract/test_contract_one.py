@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.contract import models
+from tests.contract.calls import execute
 from tests.contract.listener import AcceptCounter
 from tests.contract.models import problems
-from tests.contract.requests import execute
 from tests.contract.test_conformance import unpeered_drivers
 from tests.harness import Tetherd
 from tether.client import TetherError
