@@ -18,7 +18,7 @@ import pytest
 
 from tests.contract import models
 from tests.contract.calls import NEEDING_CALL, NEEDING_OPERATION, candidate, execute, needing
-from tests.contract.listener import AcceptCounter
+from tests.contract.listener import AcceptCounter, established_to
 from tests.contract.models import problems
 from tests.contract.peers import PEERS, Peers, Target
 from tests.harness import Tetherd, wait_until
@@ -195,22 +195,29 @@ def test_open_reuse_keepalive_and_close(
     assert session.id == first.meta.session_id and session.keepalive_failures == 0
     assert counters.moved("keepalive_failures") == 0
     assert run(reused=True).meta.session_id == first.meta.session_id
+    port = int(target.connection.get("port", 0))
+    connected = established_to(port) if PEERS[driver][name].tcp else 0
     assert client.close_sessions(session_id=session.id) == 1
     assert sessions_to(client, target) == []
+    if PEERS[driver][name].tcp:  # the driver's own connection to the peer is gone, not only the record
+        assert connected >= 1
+        wait_until(lambda: established_to(port) < connected, 10, what="the closed session's TCP connection to end")
     assert run(reused=False).meta.session_id != first.meta.session_id
     assert counters.moved("connections_opened") == 2
 
 
 @pytest.mark.parametrize(("driver", "name"), TARGETS, ids=TARGET_IDS)
 def test_wrong_credentials_are_refused_clearly(
-    request: pytest.FixtureRequest, client: TetherClient, driver: str, name: str
+    request: pytest.FixtureRequest, tetherd: Tetherd, client: TetherClient, driver: str, name: str
 ) -> None:
     target = make_target(request, driver, name)
     if target.wrong_credentials is None:
         pytest.skip(target.no_login_reason or "the peer table gives no wrong credentials")
+    counters = Counters(tetherd)
     with pytest.raises(TetherError) as error:
         execute(client, driver, target.with_connection(**target.wrong_credentials), commands=[target.command])
     assert error.value.code in ("PERMISSION_DENIED", "UNAVAILABLE"), error.value
+    assert (counters.moved("connections_failed"), counters.moved("connections_opened")) == (1, 0)
     for secret in target.wrong_credentials.values():
         assert str(secret)[:40] not in error.value.message
 
