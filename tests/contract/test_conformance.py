@@ -224,13 +224,15 @@ def test_wrong_credentials_are_refused_clearly(
 
 @pytest.mark.parametrize(("driver", "name"), TARGETS, ids=TARGET_IDS)
 def test_an_unreachable_target_is_unavailable(
-    request: pytest.FixtureRequest, client: TetherClient, driver: str, name: str
+    request: pytest.FixtureRequest, tetherd: Tetherd, client: TetherClient, driver: str, name: str
 ) -> None:
     target = make_target(request, driver, name)
     assert target.unreachable is not None, "the peer table must say how this target is made unreachable"
+    counters = Counters(tetherd)
     with pytest.raises(TetherError) as error:
         execute(client, driver, target.with_connection(**target.unreachable), commands=[target.command])
     assert error.value.code == "UNAVAILABLE", error.value
+    assert (counters.moved("connections_failed"), counters.moved("connections_opened")) == (1, 0)
 
 
 # ---------------------------------------------------------------- published capabilities work
