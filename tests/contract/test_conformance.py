@@ -53,7 +53,8 @@ WORKING_GAPS: Mapping[tuple[str, str, Capability], str] = {
     ("netmiko", "linux", Capability.SAVE_CONFIG): (
         "service bug: netmiko publishes save_config for every platform (_BASE_CAPABILITIES), but "
         "netmiko's LinuxSSH.save_config raises NotImplementedError: a save on a linux target opens "
-        "the session, then fails FAILED_PRECONDITION 'netmiko cannot save the configuration on linux'"
+        "the session, then fails FAILED_PRECONDITION 'netmiko cannot save the configuration on linux' "
+        "(netmiko 4.8: about 88 of 416 device_types, e.g. juniper_junos, cisco_xr, paloalto_panos, do the same)"
     ),
 }
 
