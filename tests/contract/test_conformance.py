@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
+from google.protobuf import json_format
 
 from tests.contract import models
 from tests.contract.calls import NEEDING_CALL, NEEDING_OPERATION, candidate, execute, needing
@@ -28,6 +29,7 @@ from tether.v1 import messages as pb
 
 TYPED_RESULTS = (Capability.STRUCTURED_OUTPUT, Capability.GETTERS, Capability.API_CALLS, Capability.CONFIG_CANDIDATE)
 # Counters that move as soon as the service starts a session or a connection attempt.
+EVERY_LINE = "Value LINE (.+)\n\nStart\n  ^${LINE} -> Record\n"  # a TextFSM template: one row per line
 IO_COUNTERS = ("connections_opened", "connections_failed", "sessions_created")
 
 # Defects in the service this suite found and has not seen fixed: each test fails today and is
@@ -245,6 +247,16 @@ def check_commands(client: TetherClient, target: Target, info: pb.DriverInfo, ha
     assert not problems(
         models.CommandText, response.results[0], command=target.command, contains=target.output_contains
     )
+    # Parsed text is typed data too: a protobuf Value, never JSON text (parsed_json only mirrors it).
+    parsed = execute(
+        client,
+        target.driver,
+        target.connection,
+        commands=[target.command],
+        parse=pb.Parse(kind=pb.Parse.KIND_TEXTFSM, template=EVERY_LINE),
+    )
+    assert parsed.ok and not problems(models.CommandStructured, parsed.results[0], command=target.command)
+    assert any(target.output_contains in row["LINE"] for row in json_format.MessageToDict(parsed.results[0].data))
     failing = target.failing
     assert failing is not None, "the peer table must give a command this target rejects"
     connection = target.with_connection(**failing.connection)
