@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from .core.events import EventBus
 from .drivers.capabilities import ExecChannel, FileTransfer, use
 from .drivers.contract import (
     AuthFailed,
@@ -96,8 +97,10 @@ class Executor:
         bulk_concurrency: int = 32,
         default_timeout: float = 300.0,
         allow_special_file_modes: bool = False,
+        events: EventBus | None = None,
     ) -> None:
         self.registry = registry
+        self.events = events if events is not None else store.events
         self.pool = pool
         self.store = store
         self.defaults = defaults
@@ -148,7 +151,8 @@ class Executor:
         except BaseException as exc:
             failure = classify(exc)
             message = redact(failure.message)
-            job.record.results.add(target=spec.target, ok=False, error=message, error_code=failure.code)
+            result = job.record.results.add(target=spec.target, ok=False, error=message, error_code=failure.code)
+            self.events.target_finished(job.record, result, 1, 1, 1)
             cancelled = failure.code == "CANCELLED"
             self.store.finish(job, pb.JOB_STATE_CANCELLED if cancelled else pb.JOB_STATE_FAILED, message)
             if isinstance(exc, asyncio.CancelledError):
@@ -169,6 +173,7 @@ class Executor:
         target = job.record.results.add(target=spec.target, ok=ok, results=outcome.value.results, meta=meta)
         if outcome.value.config is not None:
             target.config.CopyFrom(outcome.value.config)
+        self.events.target_finished(job.record, target, 1, 1, 0 if ok else 1)
         state = pb.JOB_STATE_SUCCEEDED if ok else pb.JOB_STATE_FAILED
         if job.cancelled.is_set():
             state = pb.JOB_STATE_CANCELLED
@@ -190,7 +195,8 @@ class Executor:
         outcome = await self._single(
             job, spec, redact, self._run_target(driver, spec, work, request.mode, timeout, job)
         )
-        job.record.results.add(target=spec.target, ok=True, meta=_meta(outcome))
+        result = job.record.results.add(target=spec.target, ok=True, meta=_meta(outcome))
+        self.events.target_finished(job.record, result, 1, 1, 0)
         self.store.finish(job, pb.JOB_STATE_SUCCEEDED)
         return job.record.id, outcome
 
@@ -272,6 +278,8 @@ class Executor:
                 else:
                     failures.append(pb.BulkEvent.Failure(target=name, reason=result.error))
                 job.record.results.append(result)
+                self.events.target_finished(job.record, result, counts["done"], total, len(failures))
+                self.events.job(pb.EVENT_KIND_JOB_PROGRESS, job.record, "", counts["done"], total, len(failures))
                 events.put_nowait(pb.BulkEvent(finished=result))
                 events.put_nowait(
                     pb.BulkEvent(progress=pb.BulkEvent.Progress(done=counts["done"], total=total, failed=len(failures)))

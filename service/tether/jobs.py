@@ -18,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .core.events import EventBus
 from .v1 import messages as pb
 
 _SCHEMA = """
@@ -53,7 +54,10 @@ class ActiveJob:
 
 
 class JobStore:
-    def __init__(self, path: Path | str, max_jobs: int = 10_000, max_age_days: float = 30.0) -> None:
+    def __init__(
+        self, path: Path | str, max_jobs: int = 10_000, max_age_days: float = 30.0, events: EventBus | None = None
+    ) -> None:
+        self.events = events if events is not None else EventBus(retention=1024)
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
@@ -121,6 +125,9 @@ class JobStore:
         self._active[job.id] = active
         if kind != pb.JOB_KIND_EXECUTE:  # long-running: on disk from the start
             self._write(job)
+        self.events.job(
+            pb.EVENT_KIND_JOB_STARTED, job, job.targets[0] if len(job.targets) == 1 else "", 0, len(job.targets)
+        )
         return active
 
     def start(self, active: ActiveJob) -> None:
@@ -135,6 +142,7 @@ class JobStore:
         job.finished = time.time()
         self._active.pop(job.id, None)
         self._write(job)
+        self.events.job_finished(job)
         if not log.isEnabledFor(logging.DEBUG):
             return
         log.debug(

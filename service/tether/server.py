@@ -19,8 +19,10 @@ from grpc_reflection.v1alpha import reflection
 
 from . import __version__, parsing, redaction
 from .config import ConfigError, Settings, ensure_private_dir
+from .core.events import EventBus
 from .drivers import _ssh_policy
 from .drivers.registry import DriverRegistry
+from .events_api import EventsServicer, add_events_servicer
 from .executor import Executor
 from .jobs import JobStore
 from .malformed import MalformedRequests
@@ -30,6 +32,7 @@ from .servicer import TetherServicer
 from .v1 import (
     devices_pb2,
     devices_pb2_grpc,
+    events_pb2,
     jobs_pb2,
     jobs_pb2_grpc,
     service_pb2,
@@ -45,7 +48,7 @@ SERVICE_NAME = tether_pb2.DESCRIPTOR.services_by_name["Tether"].full_name
 # The domain services (tether.v1.Devices, Jobs, ...) beside the original tether.v1.Tether.
 API_SERVICE_NAMES = tuple(
     service.full_name
-    for module in (tether_pb2, devices_pb2, jobs_pb2, sessions_pb2, service_pb2)
+    for module in (tether_pb2, devices_pb2, jobs_pb2, sessions_pb2, service_pb2, events_pb2)
     for service in module.DESCRIPTOR.services_by_name.values()
 )
 
@@ -117,8 +120,10 @@ class Tetherd:
         _ssh_policy.configure(_ssh_policy.SshPolicy.from_settings(settings))
         redaction.keep_config_secrets(settings.keep_config_secrets)
         self.registry = registry or DriverRegistry()
-        self.pool = SessionPool(PoolLimits(max_sessions=settings.max_sessions, idle_timeout=settings.idle_timeout))
-        self.store = JobStore(settings.jobs_db, max_jobs=settings.max_jobs)
+        self.events = EventBus(settings.event_retention, settings.event_retention_seconds)
+        limits = PoolLimits(max_sessions=settings.max_sessions, idle_timeout=settings.idle_timeout)
+        self.pool = SessionPool(limits, events=self.events)
+        self.store = JobStore(settings.jobs_db, max_jobs=settings.max_jobs, events=self.events)
         self.executor = Executor(
             self.registry,
             self.pool,
@@ -130,8 +135,12 @@ class Tetherd:
             bulk_concurrency=settings.bulk_concurrency,
             default_timeout=settings.request_timeout,
             allow_special_file_modes=settings.allow_special_file_modes,
+            events=self.events,
         )
-        self.servicer = TetherServicer(self.executor, self.pool, self.store, self.registry, settings.listen)
+        self.servicer = TetherServicer(
+            self.executor, self.pool, self.store, self.registry, settings.listen, events=self.events
+        )
+        self.events_servicer = EventsServicer(self.events, settings.max_event_watchers)
         self.health = health.aio.HealthServicer()
         self._stop = asyncio.Event()
         self._lock: IO[str] | None = None
@@ -150,6 +159,7 @@ class Tetherd:
         jobs_pb2_grpc.add_JobsServicer_to_server(self.servicer, server)
         sessions_pb2_grpc.add_SessionsServicer_to_server(self.servicer, server)
         service_pb2_grpc.add_ServiceServicer_to_server(self.servicer, server)
+        add_events_servicer(self.events_servicer, server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection((*API_SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
         if settings.is_unix:
@@ -205,7 +215,11 @@ class Tetherd:
         """Stop taking calls, let running ones finish (up to drain_seconds), close sessions."""
         await self.health.enter_graceful_shutdown()
         if self.server is not None:
-            await self.server.stop(self.settings.drain_seconds)
+            # Watchers see the running jobs finish, then their streams end cleanly (not cancelled at the drain's end).
+            stopping = asyncio.ensure_future(self.server.stop(self.settings.drain_seconds))
+            await self.events.close_when(lambda: self.store.running_count() == 0, self.settings.drain_seconds)
+            await stopping
+        self.events.close()
         await self.pool.shutdown()
         await asyncio.to_thread(parsing.close)  # parser worker processes
         self.store.close()

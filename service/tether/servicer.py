@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import grpc
 
 from . import __version__
+from .core.events import EventBus
 from .drivers.contract import Driver, InvalidRequest
 from .drivers.registry import DriverRegistry
 from .executor import Executor, Failure, classify
@@ -105,8 +106,15 @@ class TetherServicer(
     """Serves the domain services and, with the same methods, the original ``Tether`` service."""
 
     def __init__(
-        self, executor: Executor, pool: SessionPool, store: JobStore, registry: DriverRegistry, listen: str
+        self,
+        executor: Executor,
+        pool: SessionPool,
+        store: JobStore,
+        registry: DriverRegistry,
+        listen: str,
+        events: EventBus | None = None,
     ) -> None:
+        self.events = events if events is not None else pool.events
         self.executor = executor
         self.pool = pool
         self.store = store
@@ -225,6 +233,7 @@ class TetherServicer(
             jobs_running=self.store.running_count(),
             listen=self.listen,
             driver_info=self._driver_info,
+            event_seq=self.events.newest_seq,
         )
 
     def _describe_drivers(self) -> list[pb.DriverInfo]:
