@@ -196,9 +196,9 @@ class EventBus:
 
     def job_finished(self, record: pb.Job) -> int:
         failed = sum(not result.ok for result in record.results)
-        return self.job(
-            pb.EVENT_KIND_JOB_FINISHED, record, "", len(record.results), len(record.targets), failed, record.error
-        )
+        target = record.targets[0] if len(record.targets) == 1 else ""
+        done, total = len(record.results), len(record.targets)
+        return self.job(pb.EVENT_KIND_JOB_FINISHED, record, target, done, total, failed, record.error)
 
     def session(self, kind: pb.EventKind.ValueType, session: PinnedSession, reason: str = "") -> int:
         key = session.key
