@@ -19,11 +19,14 @@ events the old process had not yet sent it. docs/events.md has the rules.
 from __future__ import annotations
 
 import asyncio
+import struct
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, NamedTuple
+
+from google.protobuf.message import Message
 
 from ..limits import QUOTE_LIMIT
 from ..redaction import REDACTED, scrub_log_text
@@ -37,7 +40,13 @@ DEFAULT_RETENTION_SECONDS = 3_600.0
 _READ_BATCH = 256
 _MAX_REASON = 300
 _MAX_TRACKED_DEVICES = 100_000
-_SEQ_FIELD_TAG = b"\x08"  # Event.seq: field 1, varint
+# Event's wire format, written directly for the payload events (docs/events.md): building an
+# Event around a payload message and serializing it cost more than the rest of publishing.
+_SEQ_FIELD_TAG = b"\x08"  # seq: field 1, varint
+_TIME_FIELD_TAG = b"\x11"  # time: field 2, 64-bit double
+_KIND_FIELD_TAG = b"\x18"  # kind: field 3, varint
+_PAYLOAD_TAGS = {"job": b"\x52", "session": b"\x5a", "device": b"\x62"}  # fields 10, 11, 12, length-delimited
+_pack_double = struct.Struct("<d").pack
 
 
 class Record(NamedTuple):
@@ -57,12 +66,20 @@ class AfterSeqOutOfRange(ValueError):
 
 
 def _varint(value: int) -> bytes:
+    if value < 0x80:
+        return _SMALL_VARINTS[value]
     out = bytearray()
     while value > 0x7F:
         out.append((value & 0x7F) | 0x80)
         value >>= 7
     out.append(value)
     return bytes(out)
+
+
+_SMALL_VARINTS = [bytes([value]) for value in range(0x80)]
+# A seq's varint is its low 7 bits (continuation bit set: seqs are far above 127), then the rest,
+# which changes once every 128 events: cached.
+_LOW_SEQ_GROUPS = [bytes([value | 0x80]) for value in range(0x80)]
 
 
 def safe_reason(text: str, secrets: tuple[str, ...] = ()) -> str:
@@ -88,6 +105,8 @@ class EventBus:
         self._newest = first - 1  # nothing published yet
         self._oldest = first  # the oldest retained seq; newest + 1 when nothing is retained
         self._lock = threading.Lock()
+        self._seq_high = -1
+        self._seq_high_bytes = b""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._changed: asyncio.Event | None = None
         self._wake_pending = False
@@ -113,7 +132,19 @@ class EventBus:
         """Number, time and retain ``event`` (its seq and time are set here); returns its seq."""
         now = time.time()
         event.time = now
-        body = event.SerializeToString()  # without seq: field 1 is prepended once it is known
+        return self._retain(now, event.kind, event.SerializeToString(), job_id, target, host)
+
+    def publish_payload(
+        self, kind: int, field: str, payload: Message, job_id: str = "", target: str = "", host: str = ""
+    ) -> int:
+        """Publish an Event of ``kind`` carrying ``payload`` in its ``field`` (job, session or device)."""
+        now = time.time()
+        body = payload.SerializeToString()
+        head = _TIME_FIELD_TAG + _pack_double(now) + _KIND_FIELD_TAG + _varint(kind)
+        return self._retain(now, kind, head + _PAYLOAD_TAGS[field] + _varint(len(body)) + body, job_id, target, host)
+
+    def _retain(self, now: float, kind: int, body: bytes, job_id: str, target: str, host: str) -> int:
+        """Number and keep an event serialized without its seq (field 1, prepended here)."""
         with self._lock:
             seq = self._newest + 1
             # The oldest bound moves before the slot is overwritten: a reader finding a slot
@@ -121,9 +152,11 @@ class EventBus:
             if seq - self._capacity + 1 > self._oldest:
                 self._oldest = seq - self._capacity + 1
             self._expire(now)
-            self._ring[seq % self._capacity] = Record(
-                seq, now, event.kind, job_id, target, host, _SEQ_FIELD_TAG + _varint(seq) + body
-            )
+            if seq >> 7 != self._seq_high:
+                self._seq_high = seq >> 7
+                self._seq_high_bytes = _varint(self._seq_high)
+            data = _SEQ_FIELD_TAG + _LOW_SEQ_GROUPS[seq & 0x7F] + self._seq_high_bytes + body
+            self._ring[seq % self._capacity] = Record(seq, now, kind, job_id, target, host, data)
             self._newest = seq
         if self._subscribers and not self._wake_pending:
             self._schedule_wake()
@@ -180,7 +213,7 @@ class EventBus:
             error_code=error_code,
         )
         host = target.rpartition(":")[0] if ":" in target else target
-        return self.publish(pb.Event(kind=kind, job=payload), record.id, target, host)
+        return self.publish_payload(kind, "job", payload, record.id, target, host)
 
     def target_finished(self, record: pb.Job, result: pb.TargetResult, done: int, total: int, failed: int) -> int:
         return self.job(
@@ -210,7 +243,7 @@ class EventBus:
             platform=session.spec.platform,
             reason=safe_reason(reason, session.spec.secrets()) if reason else "",
         )
-        return self.publish(pb.Event(kind=kind, session=payload), "", f"{key.host}:{key.port}", key.host)
+        return self.publish_payload(kind, "session", payload, "", f"{key.host}:{key.port}", key.host)
 
     # Reading ----------------------------------------------------------------------------------
 
@@ -340,7 +373,7 @@ class DeviceStatusTracker:
             state=state,
             reason=safe_reason(reason, session.spec.secrets())[: QUOTE_LIMIT * 5] if reason else "",
         )
-        self._bus.publish(pb.Event(kind=pb.EVENT_KIND_DEVICE_STATUS, device=payload), "", target, session.key.host)
+        self._bus.publish_payload(pb.EVENT_KIND_DEVICE_STATUS, "device", payload, "", target, session.key.host)
 
     def call_succeeded(self, session: PinnedSession) -> None:
         if self._states.get(session.spec.target) != pb.DEVICE_STATE_ONLINE:
