@@ -151,12 +151,15 @@ class EventBus:
             # that no longer holds the seq it wanted then always sees a bound past it.
             if seq - self._capacity + 1 > self._oldest:
                 self._oldest = seq - self._capacity + 1
-            self._expire(now)
+            oldest = self._ring[self._oldest % self._capacity]
+            if oldest is not None and oldest.time < now - self._max_age:
+                self._expire(now)
             if seq >> 7 != self._seq_high:
                 self._seq_high = seq >> 7
                 self._seq_high_bytes = _varint(self._seq_high)
             data = _SEQ_FIELD_TAG + _LOW_SEQ_GROUPS[seq & 0x7F] + self._seq_high_bytes + body
-            self._ring[seq % self._capacity] = Record(seq, now, kind, job_id, target, host, data)
+            # tuple.__new__: a NamedTuple's own constructor is Python code, this is not.
+            self._ring[seq % self._capacity] = tuple.__new__(Record, (seq, now, kind, job_id, target, host, data))
             self._newest = seq
         if self._subscribers and not self._wake_pending:
             self._schedule_wake()
@@ -202,16 +205,10 @@ class EventBus:
     ) -> int:
         """A job event; job records hold no secret and their errors are already redacted."""
         payload = pb.JobEvent(
-            job_id=record.id,
-            job_kind=record.kind,
-            state=record.state,
-            target=target,
-            done=done,
-            total=total,
-            failed=failed,
-            error=error[:_MAX_REASON],
-            error_code=error_code,
+            job_id=record.id, job_kind=record.kind, state=record.state, target=target, done=done, total=total
         )
+        if failed or error or error_code:  # rare: not paid for by every successful call
+            payload.failed, payload.error, payload.error_code = failed, error[:_MAX_REASON], error_code
         host = target.rpartition(":")[0] if ":" in target else target
         return self.publish_payload(kind, "job", payload, record.id, target, host)
 
@@ -228,9 +225,12 @@ class EventBus:
         )
 
     def job_finished(self, record: pb.Job) -> int:
-        failed = sum(not result.ok for result in record.results)
-        target = record.targets[0] if len(record.targets) == 1 else ""
-        done, total = len(record.results), len(record.targets)
+        results, targets = record.results, record.targets
+        done, total = len(results), len(targets)
+        if total == 1:
+            target, failed = targets[0], int(done == 1 and not results[0].ok)
+        else:
+            target, failed = "", sum(not result.ok for result in results)
         return self.job(pb.EVENT_KIND_JOB_FINISHED, record, target, done, total, failed, record.error)
 
     def session(self, kind: pb.EventKind.ValueType, session: PinnedSession, reason: str = "") -> int:
