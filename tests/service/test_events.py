@@ -25,7 +25,7 @@ import pytest
 
 from tests.harness import Tetherd, wait_until
 from tether.client import TetherError
-from tether.core.events import EventBus, event_filter
+from tether.core.events import EventBus, event_filter, safe_reason
 from tether.v1 import messages as pb
 from tether.v1.events_pb2_grpc import EventsStub
 
@@ -175,7 +175,31 @@ def test_bad_watch_requests_are_refused(tetherd: Tetherd) -> None:
         code = error.value.code()  # type: ignore[attr-defined]
         assert code in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.OUT_OF_RANGE), field
         assert field in error.value.details()  # type: ignore[attr-defined]
+    truncated = channel.unary_stream("/tether.v1.Events/WatchEvents")(b"\x08", timeout=10)
+    with pytest.raises(grpc.RpcError) as error:
+        next(iter(truncated))
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+    assert "Traceback" not in tetherd.log()
     channel.close()
+
+
+def test_events_service_is_listed_and_healthy(tetherd: Tetherd) -> None:
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    channel = grpc.insecure_channel(tetherd.endpoint)
+    health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service="tether.v1.Events"))
+    assert health.status == health_pb2.HealthCheckResponse.SERVING
+    reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
+    listing = reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+    assert "tether.v1.Events" in {s.name for s in next(listing).list_services_response.service}
+    channel.close()
+
+
+def test_reasons_lose_secrets_and_stay_short() -> None:
+    reason = safe_reason(f"login failed for admin/{SECRET}\n  username x secret 5 $1$abc\n" + "x" * 1000, (SECRET,))
+    assert SECRET not in reason and "$1$abc" not in reason and "\n" not in reason
+    assert len(reason) <= 303
 
 
 def test_dropped_stream_resumes_without_gap_or_duplicate(tetherd: Tetherd) -> None:
