@@ -237,7 +237,11 @@ def cmd_jobs(client: TetherClient, args: argparse.Namespace) -> int:
     return 0
 
 
-_EVENT_KINDS = {name.removeprefix("EVENT_KIND_").lower(): value for name, value in pb.EventKind.items() if value != 0}
+_EVENT_KINDS = {
+    name.removeprefix("EVENT_KIND_").lower(): value
+    for name, value in pb.EventKind.items()
+    if value not in (pb.EVENT_KIND_UNSPECIFIED, pb.EVENT_KIND_GAP)  # a GAP is never filtered out
+}
 # Reconnect delays after a dropped event stream: 0.2 s doubling to at most this.
 _MAX_RECONNECT_DELAY = 5.0
 _RETRYABLE = ("UNAVAILABLE", "CANCELLED", "UNKNOWN", "INTERNAL", "DEADLINE_EXCEEDED")
@@ -467,7 +471,8 @@ def parser() -> argparse.ArgumentParser:
         help="follow the event stream",
         description="Follow tetherd's events (jobs, sessions, device status), one line each: "
         "seq, time, kind, target or job, details. A dropped connection is resumed after the last "
-        "event printed, so nothing is lost or repeated within the service's retention window.",
+        "event printed, so nothing is lost or repeated within the service's retention window. "
+        "tether --json events prints one JSON object per line.",
         epilog="example: tether events --kind device_status --target 10.0.0.1:22",
     )
     events.add_argument(
