@@ -316,6 +316,22 @@ def test_device_status_follows_the_switch(tetherd: Tetherd, own_switch: Any) -> 
     watcher.close()
 
 
+def test_keepalive_failure_events(tetherd: Tetherd, own_switch: Any) -> None:
+    client = tetherd.client()
+    switch = own_switch.switches[0]
+    target = f"{switch.host}:{switch.port}"
+    watcher = Watcher(tetherd.endpoint, after_seq=client.info().event_seq, target=target)
+    assert client.execute(switch_connection(switch, keepalive_seconds=1), ["show version"]).ok
+    own_switch.kill()
+    watcher.wait_for(lambda got: any(e.kind == pb.EVENT_KIND_SESSION_CLOSED for e in got), "the session closed")
+    got = [e for e in watcher.events if e.WhichOneof("payload") != "job"]
+    assert kinds(got) == ["SESSION_OPENED", "DEVICE_STATUS", "KEEPALIVE_FAILED", "DEVICE_STATUS", "SESSION_CLOSED"]
+    assert got[3].device.state == pb.DEVICE_STATE_OFFLINE and "keepalive" in got[3].device.reason
+    assert got[4].session.reason.startswith("keepalive") and got[4].session.session_id == got[0].session.session_id
+    assert all(switch.password.encode() not in e.SerializeToString() for e in watcher.events)
+    watcher.close()
+
+
 def rss(daemon: Tetherd) -> int:
     assert daemon.process is not None
     return int(psutil.Process(daemon.process.pid).memory_info().rss)
