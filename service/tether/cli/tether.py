@@ -310,6 +310,9 @@ def cmd_events(client: TetherClient, args: argparse.Namespace) -> int:
             reason = exc.message
         except KeyboardInterrupt:
             return 130
+        except BrokenPipeError:  # the reader went away (tether events | head): done, quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
         retries += 1
         if retries > args.retries:
             print(f"tether: gave up after {args.retries} reconnect attempts: {reason}", file=sys.stderr)
