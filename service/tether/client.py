@@ -8,7 +8,7 @@ and never carry one across fork().
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from google.protobuf.message import DecodeError
 from google.protobuf.struct_pb2 import Struct
 
 from .config import default_endpoint
-from .v1 import devices_pb2_grpc, jobs_pb2_grpc, service_pb2_grpc, sessions_pb2_grpc, tether_pb2_grpc
+from .v1 import devices_pb2_grpc, events_pb2_grpc, jobs_pb2_grpc, service_pb2_grpc, sessions_pb2_grpc, tether_pb2_grpc
 from .v1 import messages as pb
 
 __all__ = ["ClientConfig", "TetherClient", "TetherError", "connection_message", "pb"]
@@ -381,6 +381,22 @@ class TetherClient:
     def close_sessions(self, session_id: str = "", host: str = "", everything: bool = False) -> int:
         request = pb.CloseSessionRequest(session_id=session_id, host=host, all=everything)
         return int(self._call("CloseSession", request).closed)
+
+    def watch_events(
+        self, request: pb.WatchEventsRequest, started: Callable[[int], None] | None = None
+    ) -> Iterator[pb.Event]:
+        """Follow the event stream (no deadline); ``started`` gets the seq the stream starts after."""
+        call = events_pb2_grpc.EventsStub(self._channel).WatchEvents(request, metadata=self._metadata)
+        try:
+            if started is not None:
+                start = dict(call.initial_metadata() or ()).get("tether-event-seq")
+                if isinstance(start, str) and start.isdigit():
+                    started(int(start))
+            yield from call
+        except grpc.RpcError as error:
+            raise TetherError.from_rpc(error) from None
+        finally:
+            call.cancel()
 
     def info(self) -> pb.ServiceInfo:
         return self._call("GetServiceInfo", pb.GetServiceInfoRequest())  # type: ignore[no-any-return]

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 from .api.status import Cancelled, Failure, classify
+from .core.events import EventBus
 from .drivers.capabilities import ExecChannel, FileTransfer, use
 from .drivers.contract import ConnectionSpec, Driver, InvalidRequest
 from .drivers.registry import DriverRegistry
@@ -47,8 +48,10 @@ class Executor:
         bulk_concurrency: int = 32,
         default_timeout: float = 300.0,
         allow_special_file_modes: bool = False,
+        events: EventBus | None = None,
     ) -> None:
         self.registry = registry
+        self.events = events if events is not None else store.events
         self.pool = pool
         self.store = store
         self.defaults = defaults
@@ -99,7 +102,8 @@ class Executor:
         except BaseException as exc:
             failure = classify(exc, target=spec.target, driver=job.record.driver)
             message = redact(failure.message)
-            job.record.results.add(target=spec.target, ok=False, error=message, error_code=failure.code)
+            result = job.record.results.add(target=spec.target, ok=False, error=message, error_code=failure.code)
+            self.events.target_finished(job.record, result, 1, 1, 1)
             state = pb.JOB_STATE_CANCELLED if failure.code == "CANCELLED" else pb.JOB_STATE_FAILED
             if isinstance(exc, asyncio.CancelledError):  # nobody is waiting for an answer
                 self.store.finish(job, state, message, wait=False)
@@ -121,6 +125,7 @@ class Executor:
         target = job.record.results.add(target=spec.target, ok=ok, results=outcome.value.results, meta=meta)
         if outcome.value.config is not None:
             target.config.CopyFrom(outcome.value.config)
+        self.events.target_finished(job.record, target, 1, 1, 0 if ok else 1)
         state = pb.JOB_STATE_SUCCEEDED if ok else pb.JOB_STATE_FAILED
         if job.cancelled.is_set():
             state = pb.JOB_STATE_CANCELLED
@@ -142,7 +147,8 @@ class Executor:
         outcome = await self._single(
             job, spec, redact, self._run_target(driver, spec, work, request.mode, timeout, job)
         )
-        job.record.results.add(target=spec.target, ok=True, meta=_meta(outcome))
+        result = job.record.results.add(target=spec.target, ok=True, meta=_meta(outcome))
+        self.events.target_finished(job.record, result, 1, 1, 0)
         await self.store.complete(job, pb.JOB_STATE_SUCCEEDED)
         return job.record.id, outcome
 
@@ -214,6 +220,8 @@ class Executor:
                         failure = classify(exc)
                         result.error, result.error_code = redact(failure.message), failure.code
             await run.target_finished(result)
+            self.events.target_finished(job.record, result, run.done, run.total, run.failed)
+            self.events.job(pb.EVENT_KIND_JOB_PROGRESS, job.record, "", run.done, run.total, run.failed)
 
         async def run_all() -> None:
             try:

@@ -85,7 +85,9 @@ class _Steps:
 
 
 def _apply_config(driver: Driver, op: OperationSpec, steps: _Steps) -> pb.ConfigChange:
-    running_config = use(driver, RunningConfig).running_config
+    def running_config() -> str:  # looked up only when used: plain apply needs no running_config capability
+        return use(driver, RunningConfig).running_config()
+
     change = pb.ConfigChange()
     merge = op.config_mode in (pb.CONFIG_MODE_MERGE, pb.CONFIG_MODE_CHECK)
     # Compared unredacted (a masked line would never match the device's); redacted on the way out.

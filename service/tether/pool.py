@@ -16,8 +16,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from .drivers.contract import ConnectFailed, ConnectionSpec, Driver, DriverError, SessionLost, SessionLostBeforeSend
+from .core.events import EventBus
+from .drivers.contract import (
+    AuthFailed,
+    ConnectFailed,
+    ConnectionSpec,
+    Driver,
+    DriverError,
+    SessionLost,
+    SessionLostBeforeSend,
+)
 from .session import DriverHung, PinnedSession, SessionClosedBeforeRun, SessionKey
+from .v1 import messages as pb
 
 T = TypeVar("T")
 log = logging.getLogger("tether.pool")
@@ -60,8 +70,9 @@ def _login_failure(target: str, exc: Exception) -> str:
 
 
 class SessionPool:
-    def __init__(self, limits: PoolLimits) -> None:
+    def __init__(self, limits: PoolLimits, events: EventBus | None = None) -> None:
         self.limits = limits
+        self.events = events if events is not None else EventBus(retention=1024)
         self.counters: Counter[str] = Counter()
         self._secret = secrets.token_bytes(32)
         self._sessions: dict[SessionKey, PinnedSession] = {}
@@ -147,6 +158,8 @@ class SessionPool:
                     raise ConnectFailed(_login_failure(session.spec.target, exc)) from exc
                 session.opened = True
                 self.counters["connections_opened"] += 1
+                self.events.session(pb.EVENT_KIND_SESSION_OPENED, session)
+                self.events.devices.set(session, pb.DEVICE_STATE_ONLINE, "session opened")
                 times["connected"] = time.monotonic()
             value = work(driver)
             times["end"] = time.monotonic()
@@ -158,7 +171,11 @@ class SessionPool:
             if not session.opened:  # the login failed (the session closed itself)
                 self.counters["connections_failed"] += 1
                 self._forget(session)
+                self.events.session(pb.EVENT_KIND_SESSION_FAILED, session, str(exc))
+                state = pb.DEVICE_STATE_ERROR if isinstance(exc, AuthFailed) else pb.DEVICE_STATE_OFFLINE
+                self.events.devices.set(session, state, str(exc))
             elif isinstance(exc, SessionLost):
+                self.events.devices.set(session, pb.DEVICE_STATE_OFFLINE, f"session lost: {exc}")
                 self._close(session, f"lost: {exc}")
             raise
         except DriverHung as exc:
@@ -166,6 +183,7 @@ class SessionPool:
             raise
         session.use_count += 1
         session.last_used = time.time()
+        self.events.devices.call_succeeded(session)
         if not session.driver.usable():
             self._close(session, "retired")
         connected = times.get("connected", times["start"])
@@ -216,6 +234,8 @@ class SessionPool:
             closing.add_done_callback(self._closing.discard)
             bucket = reason.split(":", 1)[0].replace(" ", "_")
             self.counters[f"sessions_closed_{bucket}"] += 1
+            if session.opened:
+                self.events.session(pb.EVENT_KIND_SESSION_CLOSED, session, reason)
             log.info(
                 "session closed",
                 extra={"session": session.id, "target": session.spec.target, "reason": reason},
@@ -274,5 +294,7 @@ class SessionPool:
         except (DriverError, TimeoutError) as exc:
             session.keepalive_failures += 1
             self.counters["keepalive_failures"] += 1
+            self.events.session(pb.EVENT_KIND_KEEPALIVE_FAILED, session, str(exc))
+            self.events.devices.set(session, pb.DEVICE_STATE_OFFLINE, f"keepalive failed: {exc}")
             # A probe stuck in the driver is aborted like any hung call, or its thread would wait it out.
             self._close(session, f"keepalive: {exc}", hung=exc.call if isinstance(exc, DriverHung) else None)

@@ -65,7 +65,7 @@ def _published_in_process() -> dict[str, pb.DriverInfo]:
     """What tetherd will publish, computed with its own code, to shape the parameters at collection.
     Every test checks it against what the real tetherd publishes (GetServiceInfo)."""
     from tether.drivers.registry import DriverRegistry
-    from tether.servicer import driver_info
+    from tether.api.service import driver_info
 
     loaded, _ = DriverRegistry().load_all()
     return {name: driver_info(driver) for name, driver in loaded.items()}

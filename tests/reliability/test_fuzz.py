@@ -49,7 +49,10 @@ CLIENT_ERRORS = {
     grpc.StatusCode.NOT_FOUND,
     grpc.StatusCode.OUT_OF_RANGE,
 }
-STREAMING = {"Bulk"}
+STREAMING = {"Bulk", "WatchEvents"}
+PATHS = {"WatchEvents": "/tether.v1.Events/WatchEvents"}  # the others: /tether.v1.Tether/<method>
+WATCH_SECONDS = 0.2  # a valid watch follows forever: read this long, then the deadline ends it
+SEQS = [0, 1, 2**32, 2**53, 2**63, 2**64 - 1]
 
 NUMBERS = [0.0, -0.0, 1.0, 30.0, -1.0, -1e-9, math.nan, math.inf, -math.inf, 1e308, -1e308, 5e-324, 86_401.0, 2.0**63]
 UINTS = [0, 1, 22, 500, 501, 65_535, 65_536, 2**31 - 1, 2**32 - 1]
@@ -284,6 +287,17 @@ def small_rpc_case(rng: random.Random, dead_port: int) -> Case:
     return Case(kind, request.SerializeToString())
 
 
+def watch_case(rng: random.Random, dead_port: int) -> Case:
+    """WatchEvents: hostile filters and sequence numbers; a valid watch is followed briefly."""
+    request = pb.WatchEventsRequest(
+        after_seq=rng.choice(SEQS),
+        kinds=[rng.choice([*ENUMS, *range(11)]) for _ in range(rng.choice([0, 1, 3, 70]))],  # type: ignore[misc]
+        job_id=hostile_string(rng) if rng.random() < 0.4 else "",
+        target=hostile_string(rng) if rng.random() < 0.4 else "",
+    )
+    return Case("WatchEvents", request.SerializeToString(), may_expire=True)
+
+
 def garbage_case(rng: random.Random, dead_port: int) -> Case:
     """Bytes that are not the method's message: invalid UTF-8 in a string field, or noise."""
     method = rng.choice(["Execute", "Bulk", "Exec", "PutFile", "FetchFile", "GetJob", "CancelJob", "ListSessions"])
@@ -300,6 +314,7 @@ GENERATORS: list[tuple[Callable[[random.Random, int], Case], int]] = [
     (bulk_case, 12),
     (transfer_case, 15),
     (small_rpc_case, 20),
+    (watch_case, 3),
     (garbage_case, 13),
 ]
 
@@ -311,10 +326,11 @@ def cases(rng: random.Random, dead_port: int) -> Iterator[Case]:
 
 
 def send(channel: grpc.Channel, case: Case) -> tuple[grpc.StatusCode, str]:
-    path = f"/tether.v1.Tether/{case.method}"
+    path = PATHS.get(case.method, f"/tether.v1.Tether/{case.method}")
     try:
         if case.method in STREAMING:
-            for _ in channel.unary_stream(path)(case.payload, timeout=30):
+            timeout = WATCH_SECONDS if case.method == "WatchEvents" else 30
+            for _ in channel.unary_stream(path)(case.payload, timeout=timeout):
                 pass
         else:
             channel.unary_unary(path)(case.payload, timeout=30)

@@ -16,6 +16,7 @@ from grpc_reflection.v1alpha import reflection
 
 from .. import __version__, parsing, redaction
 from ..config import ConfigError, Settings, ensure_private_dir
+from ..core.events import EventBus
 from ..drivers import _ssh_policy
 from ..drivers.registry import DriverRegistry
 from ..executor import Executor
@@ -71,8 +72,10 @@ class Tetherd:
         _ssh_policy.configure(_ssh_policy.SshPolicy.from_settings(settings))
         redaction.keep_config_secrets(settings.keep_config_secrets)
         self.registry = registry or DriverRegistry()
-        self.pool = SessionPool(PoolLimits(max_sessions=settings.max_sessions, idle_timeout=settings.idle_timeout))
-        self.store = JobStore(settings.jobs_db, max_jobs=settings.max_jobs)
+        self.events = EventBus(settings.event_retention, settings.event_retention_seconds)
+        limits = PoolLimits(max_sessions=settings.max_sessions, idle_timeout=settings.idle_timeout)
+        self.pool = SessionPool(limits, events=self.events)
+        self.store = JobStore(settings.jobs_db, max_jobs=settings.max_jobs, events=self.events)
         self.executor = Executor(
             self.registry,
             self.pool,
@@ -84,8 +87,17 @@ class Tetherd:
             bulk_concurrency=settings.bulk_concurrency,
             default_timeout=settings.request_timeout,
             allow_special_file_modes=settings.allow_special_file_modes,
+            events=self.events,
         )
-        self.api = ApiServices(self.executor, self.pool, self.store, self.registry, settings.listen)
+        self.api = ApiServices(
+            self.executor,
+            self.pool,
+            self.store,
+            self.registry,
+            settings.listen,
+            self.events,
+            settings.max_event_watchers,
+        )
         self.activity = ActivityTracker(DEVICE_METHODS)
         self.health = health.aio.HealthServicer()
         self._stop = asyncio.Event()
@@ -152,7 +164,11 @@ class Tetherd:
         """Stop taking calls, let running ones finish (up to drain_seconds), close sessions."""
         await self.health.enter_graceful_shutdown()
         if self.server is not None:
-            await self.server.stop(self.settings.drain_seconds)
+            # Watchers see the running jobs finish, then their streams end cleanly (not cancelled at the drain's end).
+            stopping = asyncio.ensure_future(self.server.stop(self.settings.drain_seconds))
+            await self.events.close_when(lambda: self.store.running_count() == 0, self.settings.drain_seconds)
+            await stopping
+        self.events.close()
         await self.pool.shutdown()
         await asyncio.to_thread(parsing.close)  # parser worker processes
         self.store.close()

@@ -10,6 +10,7 @@ from typing import Any
 import grpc
 
 from .. import __version__
+from ..core.events import EventBus
 from ..drivers.contract import Driver
 from ..drivers.registry import DriverRegistry
 from ..jobs import JobStore
@@ -40,7 +41,10 @@ def driver_info(driver: type[Driver]) -> pb.DriverInfo:
 
 
 class ServiceServicer(service_pb2_grpc.ServiceServicer):
-    def __init__(self, registry: DriverRegistry, pool: SessionPool, store: JobStore, listen: str) -> None:
+    def __init__(
+        self, registry: DriverRegistry, pool: SessionPool, store: JobStore, listen: str, events: EventBus
+    ) -> None:
+        self.events = events
         self.registry = registry
         self.pool = pool
         self.store = store
@@ -61,6 +65,7 @@ class ServiceServicer(service_pb2_grpc.ServiceServicer):
             jobs_running=self.store.running_count(),
             listen=self.listen,
             driver_info=self._driver_info,
+            event_seq=self.events.newest_seq,
         )
 
     def _describe_drivers(self) -> list[pb.DriverInfo]:

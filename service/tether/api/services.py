@@ -13,6 +13,7 @@ from typing import Any
 
 import grpc
 
+from ..core.events import EventBus
 from ..drivers.registry import DriverRegistry
 from ..executor import Executor
 from ..jobs import JobStore
@@ -31,6 +32,8 @@ from ..v1 import (
     tether_pb2_grpc,
 )
 from .devices import DevicesServicer
+from .events import SERVICE_NAME as EVENTS_SERVICE
+from .events import EventsServicer, add_events_servicer
 from .jobs import JobsServicer
 from .legacy import TetherServicer
 from .service import ServiceServicer
@@ -52,20 +55,27 @@ class ApiServices:
     """The servicers of one tetherd, by domain."""
 
     def __init__(
-        self, executor: Executor, pool: SessionPool, store: JobStore, registry: DriverRegistry, listen: str
+        self,
+        executor: Executor,
+        pool: SessionPool,
+        store: JobStore,
+        registry: DriverRegistry,
+        listen: str,
+        events: EventBus,
+        max_event_watchers: int,
     ) -> None:
         self.devices = DevicesServicer(executor, ChannelLeases(executor, pool))
         self.jobs = JobsServicer(store)
         self.sessions = SessionsServicer(pool)
-        self.service = ServiceServicer(registry, pool, store, listen)
+        self.service = ServiceServicer(registry, pool, store, listen, events)
+        self.events = EventsServicer(events, max_event_watchers)
         self.legacy = TetherServicer(self.devices, self.jobs, self.sessions, self.service)
         self.served: list[Served] = [
             Served(_name(devices_pb2, "Devices"), self.devices, devices_pb2_grpc.add_DevicesServicer_to_server),
             Served(_name(jobs_pb2, "Jobs"), self.jobs, jobs_pb2_grpc.add_JobsServicer_to_server),
             Served(_name(sessions_pb2, "Sessions"), self.sessions, sessions_pb2_grpc.add_SessionsServicer_to_server),
             Served(_name(service_pb2, "Service"), self.service, service_pb2_grpc.add_ServiceServicer_to_server),
-            # Slot for tether.v1.Events (WatchEvents, fed by the internal event bus): append its
-            # Served(...) here; reflection and health pick it up from this list.
+            Served(EVENTS_SERVICE, self.events, add_events_servicer),
             Served(_name(tether_pb2, "Tether"), self.legacy, tether_pb2_grpc.add_TetherServicer_to_server),
         ]
 

@@ -30,6 +30,7 @@ import grpc
 from google.protobuf import any_pb2, duration_pb2
 from grpc_status import rpc_status
 
+from ..core.events import AfterSeqOutOfRange, BusClosed, TooManyWatchers
 from ..drivers.contract import (
     AuthFailed,
     CommandFailed,
@@ -96,6 +97,9 @@ TABLE: tuple[tuple[type[BaseException], Rule], ...] = (
     (SessionLost, Rule(grpc.StatusCode.UNAVAILABLE, "SESSION_LOST")),
     (PoolExhausted, Rule(grpc.StatusCode.RESOURCE_EXHAUSTED, "POOL_EXHAUSTED", POOL_RETRY_SECONDS)),
     (JobStoreError, Rule(grpc.StatusCode.UNAVAILABLE, "JOB_STORE_UNAVAILABLE", POOL_RETRY_SECONDS)),
+    (AfterSeqOutOfRange, Rule(grpc.StatusCode.OUT_OF_RANGE, "AFTER_SEQ_OUT_OF_RANGE")),
+    (TooManyWatchers, Rule(grpc.StatusCode.RESOURCE_EXHAUSTED, "TOO_MANY_WATCHERS", POOL_RETRY_SECONDS)),
+    (BusClosed, Rule(grpc.StatusCode.UNAVAILABLE, "SHUTTING_DOWN", POOL_RETRY_SECONDS)),
     (TimeoutError, Rule(grpc.StatusCode.DEADLINE_EXCEEDED, "DEADLINE")),
     (Cancelled, Rule(grpc.StatusCode.CANCELLED, "CANCELLED")),
     (asyncio.CancelledError, Rule(grpc.StatusCode.CANCELLED, "CANCELLED")),

@@ -57,6 +57,11 @@ class BulkRun:
         self._changed.set()
         await self.store.record_target_start(self.job, name)
 
+    @property
+    def done(self) -> int:
+        """Targets finished so far (committed or about to be)."""
+        return self._seq
+
     async def target_finished(self, result: pb.TargetResult) -> None:
         """Commit one target's result; the stream sends it once it is on disk."""
         if result.ok:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..core.events import EventBus
 from ..v1 import messages as pb
 from . import schema
 from .recovery import recover
@@ -77,7 +78,10 @@ def _copy(job: pb.Job) -> pb.Job:
 
 
 class JobStore:
-    def __init__(self, path: Path | str, max_jobs: int = 10_000, max_age_days: float = 30.0) -> None:
+    def __init__(
+        self, path: Path | str, max_jobs: int = 10_000, max_age_days: float = 30.0, events: EventBus | None = None
+    ) -> None:
+        self.events = events if events is not None else EventBus(retention=1024)
         self.path = Path(path)
         self.max_jobs = max_jobs
         self.max_age_days = max_age_days
@@ -131,6 +135,9 @@ class JobStore:
         )
         active = ActiveJob(job)
         self._active[job.id] = active
+        self.events.job(
+            pb.EVENT_KIND_JOB_STARTED, job, job.targets[0] if len(job.targets) == 1 else "", 0, len(job.targets)
+        )
         return active
 
     def start(self, active: ActiveJob) -> bool:
@@ -175,6 +182,7 @@ class JobStore:
         def forget() -> None:  # on the writer thread, once the record is on disk
             if self._active.get(job.id) is active:
                 self._active.pop(job.id, None)
+            self.events.job_finished(job)  # watchers hear of a finished job once it is durable
 
         committed = self._writer.submit(statements, after_commit=forget, wait=wait)
         if log.isEnabledFor(logging.DEBUG):
