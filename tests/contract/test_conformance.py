@@ -44,28 +44,14 @@ REFUSAL_GAPS: Mapping[Capability, str] = {
     )
     for capability in (*TYPED_RESULTS, Capability.COMMIT_CONFIRM)
 }
-WORKING_GAPS: Mapping[tuple[str, str, Capability], str] = {
-    ("null", "null", Capability.CONFIG): (
-        "service bug: operation._apply_config (tether/operation.py) looks up "
-        "use(driver, RunningConfig).running_config before it knows it needs it, so every config "
-        "request to a driver with config but without running_config (null; any contract 1 driver "
-        "declaring config) fails INTERNAL \"AttributeError: 'NullDriver' object has no attribute "
-        "'running_config'\""
-    ),
-    ("netmiko", "linux", Capability.SAVE_CONFIG): (
-        "service bug: netmiko publishes save_config for every platform (_BASE_CAPABILITIES), but "
-        "netmiko's LinuxSSH.save_config raises NotImplementedError: a save on a linux target opens "
-        "the session, then fails FAILED_PRECONDITION 'netmiko cannot save the configuration on linux' "
-        "(netmiko 4.8: about 88 of 416 device_types, e.g. juniper_junos, cisco_xr, paloalto_panos, do the same)"
-    ),
-}
+WORKING_GAPS: Mapping[tuple[str, str, Capability], str] = {}
 
 
 def _published_in_process() -> dict[str, pb.DriverInfo]:
     """What tetherd will publish, computed with its own code, to shape the parameters at collection.
     Every test checks it against what the real tetherd publishes (GetServiceInfo)."""
-    from tether.drivers.registry import DriverRegistry
     from tether.api.service import driver_info
+    from tether.drivers.registry import DriverRegistry
 
     loaded, _ = DriverRegistry().load_all()
     return {name: driver_info(driver) for name, driver in loaded.items()}

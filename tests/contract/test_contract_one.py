@@ -130,14 +130,6 @@ def test_a_contract_one_driver_is_served_published_and_refused_before_io(legacy_
     assert after.get("sessions_created") == before.get("sessions_created")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "service bug: operation._apply_config looks up use(driver, RunningConfig).running_config before "
-        "it knows it needs it; a contract 1 driver declaring config (whose contract 1 base class gave it "
-        "running_config) now fails every config request INTERNAL \"AttributeError: ... 'running_config'\""
-    ),
-)
 def test_a_contract_one_driver_applies_configuration(legacy_tetherd: Tetherd) -> None:
     client = legacy_tetherd.client()
     with AcceptCounter() as device:

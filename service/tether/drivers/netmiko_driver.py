@@ -12,6 +12,7 @@ device's answer instead of netmiko's 25 ms polling sleeps (``_netmiko_fastpath``
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import re
 import socket
@@ -167,8 +168,21 @@ _BASE_CAPABILITIES = frozenset(
 _SHELL_CAPABILITIES = frozenset({Capability.EXEC, Capability.FILE_TRANSFER})
 
 
+@functools.lru_cache(maxsize=1024)
+def _saves(platform: str) -> bool:
+    """Whether netmiko can save this platform's configuration: its ``save_config`` does more than
+    raise NotImplementedError (the base class's and ~88 platforms' own do only that)."""
+    connection_class: Any = CLASS_MAPPER.get(platform)
+    if connection_class is None:
+        return False
+    return bool(connection_class.save_config.__code__.co_names != ("NotImplementedError",))
+
+
+@functools.lru_cache(maxsize=1024)
 def _platform_capabilities(platform: str) -> frozenset[Capability]:
     capabilities = set(_BASE_CAPABILITIES)
+    if not _saves(platform):
+        capabilities.discard(Capability.SAVE_CONFIG)
     if platform.startswith(_RUNNING_CONFIG_PLATFORMS):
         capabilities.add(Capability.RUNNING_CONFIG)
     if "linux" in platform:
