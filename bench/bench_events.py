@@ -98,8 +98,8 @@ def bench_executor(workdir: Path, calls: int, rounds: int) -> None:
     """Executor.execute in this process (no gRPC): two services on one loop, one with its bus silenced."""
     import uvloop
 
-    from tether.config import load
     from tether.api.server import Tetherd as Service
+    from tether.config import load
 
     async def scenario() -> dict[str, list[float]]:
         services = {}

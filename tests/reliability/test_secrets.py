@@ -276,7 +276,7 @@ JUNOS_LINES = [
 
 @pytest.mark.parametrize(("line", "masked"), MASKED_LINES)
 def test_secret_config_lines_keep_their_shape(line: str, masked: str) -> None:
-    from tether.redaction import mask_config_secrets  # here: the scans above must run (and fail) on old code
+    from tether.security.redaction import mask_config_secrets  # here: the scans above must run (and fail) on old code
 
     assert mask_config_secrets(line) == masked
     assert mask_config_secrets(line + "\n" + line) == masked + "\n" + masked
@@ -284,6 +284,6 @@ def test_secret_config_lines_keep_their_shape(line: str, masked: str) -> None:
 
 @pytest.mark.parametrize(("line", "masked"), JUNOS_LINES)
 def test_junos_secret_lines_keep_their_shape(line: str, masked: str) -> None:
-    from tether.redaction import family_for, mask_config_secrets
+    from tether.security.redaction import family_for, mask_config_secrets
 
     assert mask_config_secrets(line, family_for("juniper_junos")) == masked

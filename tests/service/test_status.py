@@ -20,8 +20,8 @@ from tests.service.test_switches import conn
 from tests.tls import make_cert
 from tether.api import status
 from tether.client import TetherError
+from tether.core.pool import PoolExhausted
 from tether.drivers.contract import AuthFailed, InvalidRequest, MissingCapability
-from tether.pool import PoolExhausted
 from tether.v1 import devices_pb2_grpc
 from tether.v1 import messages as pb
 

@@ -7,8 +7,8 @@ from typing import Any, TypeVar
 
 import grpc
 
-from ..executor import Executor
-from ..lease import ChannelLeases
+from ..core.executor import Executor
+from ..core.lease import ChannelLeases
 from ..v1 import devices_pb2_grpc
 from ..v1 import messages as pb
 from .status import abort

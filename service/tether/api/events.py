@@ -17,7 +17,7 @@ import grpc
 
 from ..core.events import BusClosed, EventBus, TooManyWatchers, event_filter
 from ..drivers.contract import InvalidRequest
-from ..limits import MAX_JOB_ID, MAX_TARGET_NAME, check_enum, check_text
+from ..security.limits import MAX_JOB_ID, MAX_TARGET_NAME, check_enum, check_text
 from ..v1 import events_pb2
 from ..v1 import messages as pb
 from .status import abort

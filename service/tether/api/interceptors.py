@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import grpc
 from google.protobuf.message import DecodeError
 
-from ..limits import quote
+from ..security.limits import quote
 from .status import MalformedRequest, Unauthenticated, abort
 
 if TYPE_CHECKING:  # grpc's classes are generic only in their stubs

@@ -6,8 +6,8 @@ from typing import Any
 
 import grpc
 
-from ..jobs import JobStore
-from ..requests import check_job_id, check_list_jobs
+from ..core.jobs import JobStore
+from ..operations.requests import check_job_id, check_list_jobs
 from ..v1 import jobs_pb2_grpc
 from ..v1 import messages as pb
 from .status import abort

@@ -14,16 +14,18 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from .. import __version__, parsing, redaction
+from .. import __version__
 from ..config import ConfigError, Settings, ensure_private_dir
 from ..core.events import EventBus
+from ..core.executor import Executor
+from ..core.jobs import JobStore
+from ..core.memory import return_large_buffers_to_os
+from ..core.pool import PoolLimits, SessionPool
 from ..drivers import _ssh_policy
 from ..drivers.registry import DriverRegistry
-from ..executor import Executor
-from ..jobs import JobStore
-from ..memory import return_large_buffers_to_os
-from ..pool import PoolLimits, SessionPool
-from ..requests import Defaults
+from ..operations import parsing
+from ..operations.requests import Defaults
+from ..security import redaction
 from .devices import DEVICE_METHODS
 from .interceptors import ActivityTracker, chain
 from .services import ApiServices

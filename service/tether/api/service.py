@@ -11,10 +11,10 @@ import grpc
 
 from .. import __version__
 from ..core.events import EventBus
+from ..core.jobs import JobStore
+from ..core.pool import SessionPool
 from ..drivers.contract import Driver
 from ..drivers.registry import DriverRegistry
-from ..jobs import JobStore
-from ..pool import SessionPool
 from ..v1 import messages as pb
 from ..v1 import service_pb2_grpc
 

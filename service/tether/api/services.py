@@ -14,11 +14,11 @@ from typing import Any
 import grpc
 
 from ..core.events import EventBus
+from ..core.executor import Executor
+from ..core.jobs import JobStore
+from ..core.lease import ChannelLeases
+from ..core.pool import SessionPool
 from ..drivers.registry import DriverRegistry
-from ..executor import Executor
-from ..jobs import JobStore
-from ..lease import ChannelLeases
-from ..pool import SessionPool
 from ..v1 import (
     devices_pb2,
     devices_pb2_grpc,

@@ -6,10 +6,10 @@ from typing import Any
 
 import grpc
 
+from ..core.pool import SessionPool
+from ..core.session import PinnedSession, SessionState
 from ..drivers.contract import InvalidRequest
-from ..pool import SessionPool
-from ..requests import check_session_filter
-from ..session import PinnedSession, SessionState
+from ..operations.requests import check_session_filter
 from ..v1 import messages as pb
 from ..v1 import sessions_pb2_grpc
 from .status import abort

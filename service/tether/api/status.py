@@ -31,6 +31,8 @@ from google.protobuf import any_pb2, duration_pb2
 from grpc_status import rpc_status
 
 from ..core.events import AfterSeqOutOfRange, BusClosed, TooManyWatchers
+from ..core.jobs import BadPageToken, JobNotFound, JobStoreError
+from ..core.pool import PoolExhausted
 from ..drivers.contract import (
     AuthFailed,
     CommandFailed,
@@ -42,9 +44,7 @@ from ..drivers.contract import (
     SessionLost,
     Unsupported,
 )
-from ..jobs import BadPageToken, JobNotFound, JobStoreError
-from ..limits import quote
-from ..pool import PoolExhausted
+from ..security.limits import quote
 
 log = logging.getLogger("tether.api")
 DOMAIN = "tether.v1"

@@ -1,1 +1,2 @@
-"""The service's core: sessions and their pool, jobs, events, and the plugin registry."""
+"""The service's core: pinned sessions and their pool, the executor, the job store, the event bus,
+channel leases, and the plugin registry."""

@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from google.protobuf.message import Message
 
-from ..limits import QUOTE_LIMIT
-from ..redaction import REDACTED, scrub_log_text
+from ..security.limits import QUOTE_LIMIT
+from ..security.redaction import REDACTED, scrub_log_text
 from ..v1 import messages as pb
 
 if TYPE_CHECKING:
-    from ..session import PinnedSession
+    from .session import PinnedSession
 
 DEFAULT_RETENTION = 100_000
 DEFAULT_RETENTION_SECONDS = 3_600.0

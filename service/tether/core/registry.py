@@ -21,7 +21,7 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Generic, TypeVar
 
 from ..drivers.contract import InvalidRequest
-from ..limits import quote
+from ..security.limits import quote
 from ..suggest import did_you_mean
 
 P = TypeVar("P")

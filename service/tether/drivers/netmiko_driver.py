@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from ..limits import quote
+from ..security.limits import quote
 from ..suggest import did_you_mean
 from . import _ssh_policy
 from .capabilities import (
@@ -71,7 +71,7 @@ try:
     )
     from netmiko.ssh_dispatcher import CLASS_MAPPER
 
-    from .. import safe_regex
+    from ..security import safe_regex
     from . import _connect_errors as connect_errors
     from . import _netmiko_checks as netmiko_checks
     from . import _netmiko_fastpath as fastpath

@@ -15,8 +15,8 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 
-from .. import safe_regex
-from ..limits import MAX_SECONDS, quote
+from ..security import safe_regex
+from ..security.limits import MAX_SECONDS, quote
 from .capabilities import Commands, ConfigLines
 from .contract import (
     Capability,

@@ -29,12 +29,12 @@ from typing import Any
 
 import grpc
 
-from .drivers.capabilities import RawChannel, require, use
-from .drivers.contract import Capability, Driver, InvalidRequest
+from ..drivers.capabilities import RawChannel, require, use
+from ..drivers.contract import Capability, Driver, InvalidRequest
+from ..v1 import messages as pb
 from .executor import Executor, Failure, classify
 from .pool import SessionPool
 from .session import SessionKey
-from .v1 import messages as pb
 
 MAX_INPUT_MESSAGE = 64 * 1024
 MAX_PENDING_INPUT = 1024 * 1024

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .drivers.contract import ConnectionSpec, ExecResult
+from ..drivers.contract import ConnectionSpec, ExecResult
 
 REDACTED = "********"
 DEFAULT_FAMILY = "ios"

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .drivers.contract import InvalidRequest
+from ..drivers.contract import InvalidRequest
 
 QUOTE_LIMIT = 60  # characters of an offending value an error message repeats
 

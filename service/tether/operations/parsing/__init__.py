@@ -20,7 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from ..drivers.contract import InvalidRequest
+from ...drivers.contract import InvalidRequest
 from .sandbox import PoolBusy, WorkerFailed, WorkerPool, WorkerStartFailed, WorkerTimeout
 from .ttp_policy import MAX_TEMPLATE_CHARS, PolicyError, check_ttp_template
 

@@ -16,9 +16,10 @@ import concurrent.futures
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .drivers.capabilities import require
-from .drivers.contract import Capability, ConnectionSpec, Driver, InvalidRequest
-from .drivers.registry import DriverRegistry
+from ..drivers.capabilities import require
+from ..drivers.contract import Capability, ConnectionSpec, Driver, InvalidRequest
+from ..drivers.registry import DriverRegistry
+from ..v1 import messages as pb
 from .requests import (
     Defaults,
     OperationSpec,
@@ -31,7 +32,6 @@ from .requests import (
     merge_connection,
     operation_spec,
 )
-from .v1 import messages as pb
 
 T = TypeVar("T")
 INLINE_VALIDATION_BYTES = 16_384  # also the largest cache key kept: the caches stay bounded in bytes

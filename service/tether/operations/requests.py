@@ -12,8 +12,7 @@ from typing import Any
 
 from google.protobuf.struct_pb2 import Struct, Value
 
-from . import safe_regex
-from .drivers.contract import (
+from ..drivers.contract import (
     DEFAULT_MAX_OUTPUT_BYTES,
     Capability,
     CommandOptions,
@@ -22,7 +21,8 @@ from .drivers.contract import (
     InvalidRequest,
     Secret,
 )
-from .limits import (
+from ..security import safe_regex
+from ..security.limits import (
     MAX_BULK_CONCURRENCY,
     MAX_COMMAND_LENGTH,
     MAX_COMMANDS,
@@ -56,10 +56,10 @@ from .limits import (
     check_text,
     quote,
 )
+from ..security.redaction import REDACTED as REDACTED  # re-exported: callers import these from here
+from ..security.redaction import Redactor as Redactor
+from ..v1 import messages as pb
 from .parsing import ParseSpec, check_template
-from .redaction import REDACTED as REDACTED  # re-exported: callers import these from here
-from .redaction import Redactor as Redactor
-from .v1 import messages as pb
 
 __all__ = [
     "MAX_COMMANDS",

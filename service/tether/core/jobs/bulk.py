@@ -17,7 +17,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 
-from ..v1 import messages as pb
+from ...v1 import messages as pb
 from .store import ActiveJob, JobStore
 from .writer import JobStoreError
 

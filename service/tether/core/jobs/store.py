@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..core.events import EventBus
-from ..v1 import messages as pb
+from ...v1 import messages as pb
+from ..events import EventBus
 from . import schema
 from .recovery import recover
 from .writer import GroupCommitWriter, Statement

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from .drivers.contract import ConnectionSpec, Driver
+from ..drivers.contract import ConnectionSpec, Driver
 
 T = TypeVar("T")
 log = logging.getLogger("tether.session")

@@ -11,7 +11,7 @@ import logging
 import sqlite3
 import time
 
-from ..v1 import messages as pb
+from ...v1 import messages as pb
 from .schema import UNFINISHED, apply, forget_starts, job_row, result_row
 from .writer import Statement
 

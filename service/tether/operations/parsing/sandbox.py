@@ -57,8 +57,8 @@ def _worker_env() -> dict[str, str]:
 
 class _Worker:
     def __init__(self, address_space: int) -> None:
-        package_root = str(Path(__file__).resolve().parents[2])  # the directory holding this `tether`
-        bootstrap = f"import sys; sys.path.insert(0, {package_root!r}); from tether.parsing.worker import main; main()"
+        package_root = str(Path(__file__).resolve().parents[3])  # the directory holding this `tether`
+        bootstrap = f"import sys; sys.path.insert(0, {package_root!r}); from tether.operations.parsing.worker import main; main()"
         # -I: ignore PYTHON* variables and the user's site directory.
         try:
             self.process = subprocess.Popen(

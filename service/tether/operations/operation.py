@@ -17,13 +17,13 @@ from typing import TypeVar
 
 from google.protobuf import json_format
 
+from ..drivers.capabilities import Commands, ConfigLines, RunningConfig, SaveConfig, use
+from ..drivers.contract import CommandFailed, Driver, DriverError, SessionLost, SessionLostBeforeSend, Structured
+from ..security.redaction import Redactor
+from ..v1 import messages as pb
 from .configdiff import missing_lines, predicted
-from .drivers.capabilities import Commands, ConfigLines, RunningConfig, SaveConfig, use
-from .drivers.contract import CommandFailed, Driver, DriverError, SessionLost, SessionLostBeforeSend, Structured
 from .parsing import parse
-from .redaction import Redactor
 from .requests import OperationSpec
-from .v1 import messages as pb
 
 T = TypeVar("T")
 

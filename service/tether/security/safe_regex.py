@@ -29,7 +29,7 @@ import re
 import re2
 from re2 import _re2
 
-from .drivers.contract import InvalidRequest
+from ..drivers.contract import InvalidRequest
 from .limits import quote
 
 MAX_PATTERN_LENGTH = 1_024  # characters

@@ -18,8 +18,8 @@ import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..config import ensure_private_dir
-from ..v1 import messages as pb
+from ...config import ensure_private_dir
+from ...v1 import messages as pb
 from .writer import Statement
 
 SCHEMA = """

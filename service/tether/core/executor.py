@@ -8,18 +8,18 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
-from .api.status import Cancelled, Failure, classify
-from .core.events import EventBus
-from .drivers.capabilities import ExecChannel, FileTransfer, use
-from .drivers.contract import ConnectionSpec, Driver, InvalidRequest
-from .drivers.registry import DriverRegistry
+from ..api.status import Cancelled, Failure, classify
+from ..drivers.capabilities import ExecChannel, FileTransfer, use
+from ..drivers.contract import ConnectionSpec, Driver, InvalidRequest
+from ..drivers.registry import DriverRegistry
+from ..operations.operation import OperationResult, run_operation
+from ..operations.requests import Defaults, OperationSpec, Redactor
+from ..operations.validation import RequestValidator
+from ..security.redaction import redacted_exec
+from ..v1 import messages as pb
+from .events import EventBus
 from .jobs import ActiveJob, BulkRun, JobStore
-from .operation import OperationResult, run_operation
 from .pool import Outcome, SessionPool
-from .redaction import redacted_exec
-from .requests import Defaults, OperationSpec, Redactor
-from .v1 import messages as pb
-from .validation import RequestValidator
 
 __all__ = ["Cancelled", "Executor", "Failure", "classify"]  # the last three live in api.status now
 log = logging.getLogger("tether.executor")

@@ -16,8 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from .core.events import EventBus
-from .drivers.contract import (
+from ..drivers.contract import (
     AuthFailed,
     ConnectFailed,
     ConnectionSpec,
@@ -26,8 +25,9 @@ from .drivers.contract import (
     SessionLost,
     SessionLostBeforeSend,
 )
+from ..v1 import messages as pb
+from .events import EventBus
 from .session import DriverHung, PinnedSession, SessionClosedBeforeRun, SessionKey
-from .v1 import messages as pb
 
 T = TypeVar("T")
 log = logging.getLogger("tether.pool")
