@@ -169,8 +169,30 @@ def patch_eapi_errors() -> None:
     TextDriver.format_errors = format_errors
 
 
+def patch_eapi_show_running_config() -> None:
+    """Fix: plain ``show running-config`` (no argument) fails on the Arista model.
+
+    Upstream bug: ``arista/command_processor/enabled.py`` ``_show_running_config`` reads
+    ``args[0]`` unguarded, so ``show running-config`` without ``all`` or ``interfaces`` raises
+    IndexError (HTTP 500, or error 1002 with ``eapi-errors``); only ``show running-config all``
+    works, which is what pyeapi's ``running_config`` happens to send. The patch answers the plain
+    form like ``all`` (the simulator has no defaults to leave out).
+    """
+    from fake_switches.arista.command_processor.enabled import EnabledCommandProcessor
+
+    if not _mark(EnabledCommandProcessor, "eapi-show-running-config"):
+        return
+    original = EnabledCommandProcessor._show_running_config
+
+    def _show_running_config(self: Any, *args: str) -> None:
+        original(self, *(args or ("all",)))
+
+    EnabledCommandProcessor._show_running_config = _show_running_config
+
+
 EAPI_PATCHES: dict[str, Callable[[], None]] = {
     "eapi-show-version": patch_eapi_show_version,
+    "eapi-show-running-config": patch_eapi_show_running_config,
     "eapi-errors": patch_eapi_errors,
 }
 

@@ -384,6 +384,8 @@ def test_eapi_peer_serves_pyeapi(eapi_farm: SwitchFarm) -> None:
     assert node.enable(["show vlan"])[0]["result"]["vlans"]["1"]["name"] == "default"
     node.config(["vlan 42", "name from-pyeapi"])
     assert "vlan 42\n   name from-pyeapi" in node.running_config
+    plain = node.run_commands(["show running-config"], encoding="text")[0]["output"]
+    assert plain.startswith("! Command: show running-config") and "vlan 42" in plain
     assert node.api("vlans").get(42)["name"] == "from-pyeapi"
     with pytest.raises(pyeapi.eapilib.CommandError) as error:
         node.enable(["show bogus"])
@@ -408,12 +410,14 @@ def test_eapi_patches_can_be_switched_off() -> None:
     """Upstream: no ``show version`` (HTTP 500, pyeapi "unable to connect"), unknown commands answer {}."""
     import pyeapi
 
-    farm = start_switches(1, eapi=True, disable_patches=["eapi-show-version", "eapi-errors"])
+    patches = ["eapi-show-version", "eapi-show-running-config", "eapi-errors"]
+    farm = start_switches(1, eapi=True, disable_patches=patches)
     try:
-        assert "eapi-show-version" not in farm.patches and "eapi-errors" not in farm.patches
+        assert not set(patches) & set(farm.patches)
         node = _eapi_node(farm.switches[0])
-        with pytest.raises(pyeapi.eapilib.ConnectionError, match="unable to connect to eAPI"):
-            node.enable(["show version"])
+        for command in ("show version", "show running-config"):
+            with pytest.raises(pyeapi.eapilib.ConnectionError, match="unable to connect to eAPI"):
+                node.run_commands([command], encoding="text")
         assert node.enable(["bogus"])[0]["result"] == {"sourceDetail": ""}
         assert node.enable(["show vlan"])[0]["result"]["vlans"]  # the rest still works
     finally:
