@@ -205,3 +205,71 @@ def test_https_verifies_the_certificate(tetherd: Tetherd, eapi_switches: Any, ht
     responses = [client.run(request(pinned, ["show version"])) for _ in range(3)]
     assert all(r.ok for r in responses) and data(responses[0].results[0])["modelName"] == "vEOS"
     assert [r.meta.session_reused for r in responses] == [False, True, True]
+
+
+def _driver(switch: Any, **spec: Any) -> Any:
+    from tether.drivers.contract import ConnectionSpec, Secret
+    from tether.drivers.pyeapi_driver import PyeapiDriver
+
+    values: dict[str, Any] = {
+        "host": switch.host,
+        "port": switch.eapi_port,
+        "username": switch.username,
+        "password": Secret(switch.password),
+        "options": {"transport": "http"},
+    }
+    values.update(spec)
+    connection = ConnectionSpec(**values)
+    PyeapiDriver.validate(connection)
+    driver = PyeapiDriver(connection)
+    driver.open()
+    return driver
+
+
+def test_keep_alive_carries_every_request_on_one_tcp_connection(eapi_switches: Any) -> None:
+    from tether.drivers.contract import CommandOptions
+
+    driver = _driver(eapi_switches.switches[3])
+    try:
+        for _ in range(30):
+            driver.run_command("show vlan", CommandOptions())
+        driver.probe()
+        assert driver.connects == 1
+    finally:
+        driver.close()
+    assert not driver.usable()
+
+
+def test_output_cap_and_a_fresh_connection_after_it(eapi_switches: Any) -> None:
+    from tether.drivers.contract import CommandOptions, OutputLimitExceeded
+
+    options = {"transport": "http", "probe_command": "show vlan 1"}
+    driver = _driver(eapi_switches.switches[3], max_output_bytes=600, options=options)  # show version: ~700 bytes
+    try:
+        with pytest.raises(OutputLimitExceeded, match="eAPI response exceeded max_output_bytes"):
+            driver.run_command("show version", CommandOptions())
+        assert driver.run_command("show vlan 1", CommandOptions()).data["vlans"]["1"]["name"] == "default"
+        assert driver.connects == 2  # the cut-off response's connection was closed, a new one opened
+    finally:
+        driver.close()
+
+
+def test_restarted_device_is_reconnected_before_sending(own_eapi_switch: Any) -> None:
+    from tether.drivers.contract import CommandOptions
+
+    driver = _driver(own_eapi_switch.switches[0])
+    try:
+        own_eapi_switch.restart()  # the device closes the idle keep-alive connection
+        assert driver.run_command("show vlan", CommandOptions()).data["vlans"]
+        assert driver.connects == 2
+    finally:
+        driver.close()
+
+
+@pytest.fixture
+def own_eapi_switch() -> Iterator[Any]:
+    from tests.peers.switches import start_switches
+
+    farm = start_switches(1, eapi=True)
+    yield farm
+    farm.stop()
