@@ -267,6 +267,56 @@ def test_restarted_device_is_reconnected_before_sending(own_eapi_switch: Any) ->
 
 
 @pytest.fixture
+def silent_listener() -> Iterator[int]:
+    """A port that accepts TCP connections (the kernel's backlog) and never answers."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    yield int(listener.getsockname()[1])
+    listener.close()
+
+
+def test_a_silent_device_times_out_and_abort_unblocks(eapi_switches: Any, silent_listener: int) -> None:
+    import threading
+    import time
+
+    from tether.drivers.contract import ConnectFailed, ConnectionSpec, DriverError, Secret, SessionLost
+    from tether.drivers.pyeapi_driver import PyeapiDriver
+
+    switch = eapi_switches.switches[0]
+    started = time.monotonic()
+    with pytest.raises(ConnectFailed, match="eAPI unreachable: TimeoutError"):
+        _driver(switch, port=silent_listener, connect_timeout=0.5)
+    assert time.monotonic() - started < 10
+
+    spec = ConnectionSpec(
+        host=switch.host,
+        port=silent_listener,
+        username=switch.username,
+        password=Secret(switch.password),
+        options={"transport": "http"},
+        connect_timeout=60,
+    )
+    driver = PyeapiDriver(spec)
+    errors: list[DriverError] = []
+
+    def open_it() -> None:
+        try:
+            driver.open()
+        except DriverError as exc:
+            errors.append(exc)
+
+    opener = threading.Thread(target=open_it)
+    opener.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    driver.abort()
+    opener.join(10)
+    assert not opener.is_alive() and time.monotonic() - started < 5
+    assert len(errors) == 1 and isinstance(errors[0], SessionLost), errors
+
+
+@pytest.fixture
 def own_eapi_switch() -> Iterator[Any]:
     from tests.peers.switches import start_switches
 
