@@ -101,6 +101,14 @@ def test_warm_session_reused_one_connection(tetherd: Tetherd, eapi_switches: Any
     assert session.driver == "pyeapi" and session.use_count == 25
 
 
+def test_service_info_publishes_the_driver(tetherd: Tetherd) -> None:
+    (info,) = [d for d in tetherd.client().info().driver_info if d.name == "pyeapi"]
+    assert not info.load_error and info.default_port == 443
+    assert set(info.capabilities) == {
+        "commands", "structured_output", "config", "running_config", "save_config", "api_calls"
+    }  # fmt: skip
+
+
 def test_wrong_password_is_permission_denied_and_never_shown(tetherd: Tetherd, eapi_switches: Any) -> None:
     client = tetherd.client()
     switch = eapi_switches.switches[3]
@@ -261,6 +269,28 @@ def test_restarted_device_is_reconnected_before_sending(own_eapi_switch: Any) ->
     try:
         own_eapi_switch.restart()  # the device closes the idle keep-alive connection
         assert driver.run_command("show vlan", CommandOptions()).data["vlans"]
+        assert driver.connects == 2
+    finally:
+        driver.close()
+
+
+def test_no_answer_in_read_timeout_then_a_fresh_connection(own_eapi_switch: Any) -> None:
+    import os
+    import signal
+
+    from tether.drivers.contract import CommandOptions, CommandTimeout
+
+    driver = _driver(own_eapi_switch.switches[0])
+    assert own_eapi_switch.pid is not None
+    try:
+        os.kill(own_eapi_switch.pid, signal.SIGSTOP)  # the device hangs with our request in its socket
+        try:
+            with pytest.raises(CommandTimeout, match="no eAPI answer within 0.5s"):
+                driver.run_command("show vlan", CommandOptions(read_timeout=0.5))
+        finally:
+            os.kill(own_eapi_switch.pid, signal.SIGCONT)
+        assert driver.usable()
+        assert driver.run_command("show vlan", CommandOptions()).data["vlans"]  # never the late answer
         assert driver.connects == 2
     finally:
         driver.close()
