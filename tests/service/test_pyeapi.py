@@ -147,6 +147,33 @@ def test_api_calls_answer_data_per_call(tetherd: Tetherd, eapi_switches: Any) ->
     assert list(job.commands) == ["show vlan", "show nonsense"]
 
 
+def test_structured_answers_are_redacted(tetherd: Tetherd, eapi_switches: Any) -> None:
+    """A connection secret inside a device's JSON answer never reaches the result (data or text)."""
+    client = tetherd.client()
+    switch = eapi_switches.switches[3]
+    calls = ["configure", "vlan 93", f"name {switch.password}", "exit", "show vlan 93"]
+    response = client.run(request(eapi(switch), ["show vlan 93"], api_calls=calls))
+    assert response.ok, response
+    for result in (response.results[4], response.results[5]):
+        assert data(result)["vlans"]["93"]["name"] == "********"
+        assert switch.password not in result.output and switch.password not in str(result.data)
+
+
+def test_bulk_over_eapi_answers_data_per_target(tetherd: Tetherd, eapi_switches: Any) -> None:
+    switches = eapi_switches.switches[:3]
+    bulk = pb.BulkRequest(
+        driver="pyeapi",
+        defaults=connection_message({"username": "admin", "password": "admin-pw", "options": {"transport": "http"}}),
+        operation=pb.Operation(commands=["show version"], encoding="json"),
+    )
+    for switch in switches:
+        bulk.targets.add(name=switch.name, connection=pb.Connection(host=switch.host, port=switch.eapi_port))
+    events = list(tetherd.client().bulk(bulk))
+    finished = [e.finished for e in events if e.WhichOneof("event") == "finished"]
+    assert sorted(f.target for f in finished) == sorted(s.name for s in switches)
+    assert all(f.ok and data(f.results[0])["modelName"] == "vEOS" for f in finished)
+
+
 def test_unix_socket_transport(tetherd: Tetherd, eapi_switches: Any) -> None:
     switch = eapi_switches.switches[1]
     connection = {"host": "localhost", "options": {"transport": "socket", "path": switch.eapi_socket}}
