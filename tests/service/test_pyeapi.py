@@ -323,6 +323,42 @@ def test_no_answer_in_read_timeout_then_a_fresh_connection(own_eapi_switch: Any)
         driver.close()
 
 
+def test_an_http_error_page_is_a_command_failure(tmp_path: Path) -> None:
+    """Without the simulator's eapi-errors patch, `show bogus` answers HTTP 500 with an HTML page."""
+    from tests.peers.switches import start_switches
+    from tether.drivers.contract import CommandFailed, CommandOptions
+
+    farm = start_switches(1, eapi=True, disable_patches=["eapi-errors"], workdir=tmp_path / "farm")
+    driver = _driver(farm.switches[0])
+    try:
+        with pytest.raises(CommandFailed, match="eAPI answered HTTP 500 Internal Server Error without a JSON-RPC"):
+            driver.run_command("show bogus", CommandOptions())
+        assert driver.run_command("show vlan", CommandOptions()).data["vlans"]
+    finally:
+        driver.close()
+        farm.stop()
+
+
+def test_socket_path_follows_the_key_file_rule(eapi_switches: Any) -> None:
+    """A socket path is a local file the service opens: on a shared service only inside key_dirs."""
+    from tether.drivers import _ssh_policy
+    from tether.drivers.contract import ConnectionSpec
+
+    switch = eapi_switches.switches[0]
+    spec = ConnectionSpec(host="", port=0, options={"transport": "socket", "path": switch.eapi_socket})
+    saved = _ssh_policy.current()
+    try:
+        _ssh_policy.configure(_ssh_policy.SshPolicy(restrict_key_files=True, key_dirs=("/nonexistent",)))
+        with pytest.raises(_ssh_policy.KeyPolicyRefused, match="pyeapi option 'path' .* is not inside"):
+            _driver(switch, **{"host": spec.host, "port": 0, "options": spec.options})
+        socket_dir = str(Path(switch.eapi_socket).resolve().parent)
+        _ssh_policy.configure(_ssh_policy.SshPolicy(restrict_key_files=True, key_dirs=(socket_dir,)))
+        driver = _driver(switch, **{"host": spec.host, "port": 0, "options": spec.options})
+        driver.close()
+    finally:
+        _ssh_policy.configure(saved)
+
+
 @pytest.fixture
 def silent_listener() -> Iterator[int]:
     """A port that accepts TCP connections (the kernel's backlog) and never answers."""

@@ -269,6 +269,9 @@ class PyeapiDriver(Driver, Commands, ConfigLines, RunningConfig, SaveConfig, Api
             detail = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc.message)
             if http.shut or isinstance(cause, SessionShutDown):  # closed or aborted from another thread
                 raise SessionLost(f"{target}: the eAPI session was closed") from None
+            if isinstance(cause, ValueError) and http.answered:  # an HTTP answer that is not JSON-RPC
+                failure = f"{target}: eAPI answered {http.answered} without a JSON-RPC body"[:500]
+                raise (ConnectFailed(failure) if opening else CommandFailed(failure)) from None
             if opening:
                 raise ConnectFailed(f"{target}: eAPI unreachable: {detail}"[:500]) from None
             if isinstance(cause, TimeoutError) and sent:
