@@ -95,6 +95,8 @@ class Settings:
     keep_config_secrets: bool = False  # results and job records keep secret config lines (logs never do)
     # PutFile may set setuid, setgid and sticky bits (file_mode above 0o777) only when true.
     allow_special_file_modes: bool = False
+    # A client's verify: false (pyeapi over HTTPS) is honoured only when true (drivers/_tls_policy.py).
+    allow_unverified_tls: bool = False
 
     @property
     def is_unix(self) -> bool:

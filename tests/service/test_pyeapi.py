@@ -195,7 +195,8 @@ def test_encoding_json_is_refused_for_netmiko_before_any_io(tetherd: Tetherd, un
 
 BAD_REQUESTS: list[tuple[dict[str, Any], dict[str, Any], str]] = [
     ({"options": {"transport": "ftp"}}, {}, "'transport' must be one of https, http, socket: 'ftp'"),
-    ({"options": {"transport": "http", "verify": False}}, {}, "unknown pyeapi option 'verify'"),
+    ({"options": {"transport": "http", "verify": False}}, {}, "'verify' is for transport 'https' only"),
+    ({"options": {"transport": "http", "timeout": 3}}, {}, "unknown pyeapi option 'timeout'"),
     ({"options": {"transport": "http", "ca_cert": "x"}}, {}, "'ca_cert' is for transport 'https' only"),
     ({"options": {"transport": "http", "path": "/x"}}, {}, "'path' is for transport 'socket' only"),
     ({}, {"encoding": "xml"}, "operation.encoding must be empty, 'text' or 'json': 'xml'"),
@@ -416,3 +417,20 @@ def own_eapi_switch() -> Iterator[Any]:
     farm = start_switches(1, eapi=True)
     yield farm
     farm.stop()
+
+
+def test_unverified_tls_only_where_the_operator_allows_it(
+    tetherd_factory: Any, eapi_switches: Any, https_front: TlsFront
+) -> None:
+    switch = eapi_switches.switches[2]
+    unverified = eapi(switch, port=https_front.port, options={"transport": "https", "verify": False})
+    shared = tetherd_factory()
+    with pytest.raises(TetherError) as error:
+        shared.client().run(request(unverified, ["show version"]))
+    assert error.value.code == "PERMISSION_DENIED" and "allow_unverified_tls" in error.value.message
+    assert shared.counters().get("connections_opened", 0) == 0
+    assert https_front.handshakes_failed == 0  # refused before connecting
+
+    lenient = tetherd_factory(env={"TETHER_ALLOW_UNVERIFIED_TLS": "true"}, name="lenient")
+    response = lenient.client().run(request(unverified, ["show version"]))
+    assert response.ok and data(response.results[0])["modelName"] == "vEOS"

@@ -14,8 +14,9 @@ Options (``connection.options``):
   a local file the service opens with its own rights, so the operator's key-file rule applies
   (``key_dirs``; on a TCP listener with none set, only the default path is accepted).
 - ``ca_cert``: PEM text of the CA (or the device's self-signed certificate) to trust for this
-  connection only. Certificates are always verified and host names checked: a client can
-  make the service trust what it names for its own connection, never skip verification.
+  connection only. Certificates are verified and host names checked: a client can make the
+  service trust what it names for its own connection; skipping verification (``verify: false``)
+  works only where the operator allows it (``allow_unverified_tls``), else PERMISSION_DENIED.
 - ``probe_command``: the keepalive probe (default ``show version``).
 
 Not offered: configuration sessions (``configure session``, commit/abort) are left out until
@@ -36,7 +37,7 @@ from pyeapi.eapilib import CommandError, EapiConnection
 from pyeapi.eapilib import ConnectionError as EapiConnectionError
 
 from ..limits import MAX_OPTION_STRING, quote
-from . import _ssh_policy
+from . import _ssh_policy, _tls_policy
 from ._eapi_transport import KeepAliveHttp, KeepAliveHttps, KeepAliveSocket, SessionShutDown, tls_context
 from .capabilities import ApiCalls, Commands, ConfigLines, RunningConfig, SaveConfig
 from .contract import (
@@ -64,7 +65,7 @@ T = TypeVar("T")
 TRANSPORTS: Mapping[str, int] = {"https": 443, "http": 80, "socket": 0}
 DEFAULT_TRANSPORT = "https"
 DEFAULT_SOCKET = "/var/run/command-api.sock"
-_OPTIONS: Mapping[str, type] = {"transport": str, "path": str, "ca_cert": str, "probe_command": str}
+_OPTIONS: Mapping[str, type] = {"transport": str, "path": str, "ca_cert": str, "verify": bool, "probe_command": str}
 _UNAUTHORIZED = "Unauthorized"
 _NO_JSON = 1003  # eAPI: "this command does not support JSON output"
 _ENCODINGS = ("", "text", "json")
@@ -160,8 +161,12 @@ class PyeapiDriver(Driver, Commands, ConfigLines, RunningConfig, SaveConfig, Api
         if "ca_cert" in options:
             if transport != "https":
                 raise InvalidRequest("pyeapi option 'ca_cert' is for transport 'https' only")
+            if options.get("verify") is False:
+                raise InvalidRequest("pyeapi options 'ca_cert' and 'verify: false' contradict each other")
             if len(options["ca_cert"]) > MAX_OPTION_STRING or "-----BEGIN CERTIFICATE-----" not in options["ca_cert"]:
                 raise InvalidRequest("pyeapi option 'ca_cert' must be PEM text (-----BEGIN CERTIFICATE-----)")
+        if "verify" in options and transport != "https":
+            raise InvalidRequest("pyeapi option 'verify' is for transport 'https' only")
         if spec.private_key or spec.private_key_file or spec.api_token:
             raise InvalidRequest("pyeapi authenticates with connection.username and password only")
         if spec.tls_client_cert or spec.tls_client_key:
@@ -183,7 +188,10 @@ class PyeapiDriver(Driver, Commands, ConfigLines, RunningConfig, SaveConfig, Api
                 socket_path = _allowed_socket(socket_path)
             http = KeepAliveSocket(socket_path, timeout=spec.connect_timeout)
         elif transport == "https":
-            context = tls_context(str(spec.options.get("ca_cert", "")))
+            verify = bool(spec.options.get("verify", True))
+            if not verify:
+                _tls_policy.check_unverified("pyeapi option verify: false")
+            context = tls_context(str(spec.options.get("ca_cert", "")), verify)
             http = KeepAliveHttps(path, spec.host, spec.port, context=context, timeout=spec.connect_timeout)
         else:
             http = KeepAliveHttp(path, spec.host, spec.port, timeout=spec.connect_timeout)
