@@ -19,12 +19,16 @@ from tests.tls import make_cert
 
 
 class TlsFront:
-    def __init__(self, backend: tuple[str, int], directory: Path) -> None:
+    def __init__(self, backend: tuple[str, int], directory: Path, client_ca: Path | None = None) -> None:
+        """``client_ca``: require a client certificate signed by it (or that self-signed certificate)."""
         self.backend = backend
         self.cert_path, key_path = make_cert(directory)
         self.cert_pem = self.cert_path.read_text()
         self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._context.load_cert_chain(self.cert_path, key_path)
+        if client_ca is not None:
+            self._context.verify_mode = ssl.CERT_REQUIRED
+            self._context.load_verify_locations(cafile=str(client_ca))
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = int(self._listener.getsockname()[1])
         self._sockets: set[socket.socket] = set()

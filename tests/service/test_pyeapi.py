@@ -434,3 +434,31 @@ def test_unverified_tls_only_where_the_operator_allows_it(
     lenient = tetherd_factory(env={"TETHER_ALLOW_UNVERIFIED_TLS": "true"}, name="lenient")
     response = lenient.client().run(request(unverified, ["show version"]))
     assert response.ok and data(response.results[0])["modelName"] == "vEOS"
+
+
+def test_client_certificate_over_https(tetherd: Tetherd, eapi_switches: Any, tmp_path: Path) -> None:
+    from tests.tls import make_cert
+
+    (tmp_path / "client").mkdir()
+    client_cert, client_key = make_cert(tmp_path / "client")
+    switch = eapi_switches.switches[1]
+    front = TlsFront((switch.host, switch.eapi_port), tmp_path, client_ca=client_cert)
+    try:
+        pinned = {"transport": "https", "ca_cert": front.cert_pem}
+        client = tetherd.client()
+        with pytest.raises(TetherError) as error:
+            client.run(request(eapi(switch, port=front.port, options=pinned), ["show version"]))
+        assert error.value.code == "UNAVAILABLE"
+        key = client_key.read_text()
+        with_cert = eapi(
+            switch, port=front.port, options=pinned, tls_client_cert=client_cert.read_text(), tls_client_key=key
+        )
+        responses = [client.run(request(with_cert, ["show version"])) for _ in range(2)]
+        assert all(r.ok for r in responses) and responses[1].meta.session_reused
+        half = eapi(switch, port=front.port, options=pinned, tls_client_cert=client_cert.read_text())
+        with pytest.raises(TetherError, match="tls_client_cert and tls_client_key go together"):
+            client.run(request(half, ["show version"]))
+        key_line = key.splitlines()[1]
+        assert key_line not in tetherd.log()
+    finally:
+        front.stop()

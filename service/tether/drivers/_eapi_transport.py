@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import os
 import select
 import socket
 import ssl
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,6 +147,18 @@ class KeepAliveSocket(_KeepAlive, SocketConnection):  # type: ignore[misc]  # py
         sock.settimeout(self.read_timeout)
         self.sock = sock
         self.connects += 1
+
+
+def load_client_certificate(context: ssl.SSLContext, cert_pem: str, key_pem: str) -> None:
+    """Present a client certificate. ``ssl`` reads certificates only from files: both go to a private
+    directory (0700, files 0600) that is removed as soon as they are loaded."""
+    with tempfile.TemporaryDirectory(prefix="tether-tls-") as directory:
+        cert_path, key_path = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+        for path, text in ((cert_path, cert_pem), (key_path, key_pem)):
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(text)
+        context.load_cert_chain(cert_path, key_path)
 
 
 def tls_context(ca_cert: str, verify: bool = True) -> ssl.SSLContext:

@@ -19,15 +19,17 @@ Options (``connection.options``):
   works only where the operator allows it (``allow_unverified_tls``), else PERMISSION_DENIED.
 - ``probe_command``: the keepalive probe (default ``show version``).
 
-Not offered: configuration sessions (``configure session``, commit/abort) are left out until
-they can be tested against a peer that has them (the simulator has none), and client
-certificates (``tls_client_cert``) are refused for now.
+``connection.tls_client_cert`` / ``tls_client_key`` (PEM) present a client certificate over HTTPS
+(the key is a secret like a password; it touches disk only in a private temp directory while
+``ssl`` loads it). Not offered: configuration sessions (``configure session``, commit/abort) are
+left out until they can be tested against a peer that has them (the simulator has none).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import ssl
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -38,7 +40,14 @@ from pyeapi.eapilib import ConnectionError as EapiConnectionError
 
 from ..limits import MAX_OPTION_STRING, quote
 from . import _ssh_policy, _tls_policy
-from ._eapi_transport import KeepAliveHttp, KeepAliveHttps, KeepAliveSocket, SessionShutDown, tls_context
+from ._eapi_transport import (
+    KeepAliveHttp,
+    KeepAliveHttps,
+    KeepAliveSocket,
+    SessionShutDown,
+    load_client_certificate,
+    tls_context,
+)
 from .capabilities import ApiCalls, Commands, ConfigLines, RunningConfig, SaveConfig
 from .contract import (
     AuthFailed,
@@ -169,8 +178,12 @@ class PyeapiDriver(Driver, Commands, ConfigLines, RunningConfig, SaveConfig, Api
             raise InvalidRequest("pyeapi option 'verify' is for transport 'https' only")
         if spec.private_key or spec.private_key_file or spec.api_token:
             raise InvalidRequest("pyeapi authenticates with connection.username and password only")
-        if spec.tls_client_cert or spec.tls_client_key:
-            raise InvalidRequest("pyeapi driver does not support client certificates (tls_client_cert) yet")
+        if (spec.tls_client_cert or spec.tls_client_key) and transport != "https":
+            raise InvalidRequest("connection.tls_client_cert is for transport 'https' only")
+        if bool(spec.tls_client_cert) != bool(spec.tls_client_key):
+            raise InvalidRequest("connection.tls_client_cert and tls_client_key go together")
+        if spec.tls_client_cert and "-----BEGIN CERTIFICATE-----" not in spec.tls_client_cert:
+            raise InvalidRequest("connection.tls_client_cert must be PEM text (-----BEGIN CERTIFICATE-----)")
         probe = options.get("probe_command", "")
         if "\n" in probe or "\r" in probe:
             raise InvalidRequest("pyeapi option 'probe_command' must be one line")
@@ -192,6 +205,13 @@ class PyeapiDriver(Driver, Commands, ConfigLines, RunningConfig, SaveConfig, Api
             if not verify:
                 _tls_policy.check_unverified("pyeapi option verify: false")
             context = tls_context(str(spec.options.get("ca_cert", "")), verify)
+            if spec.tls_client_cert:
+                try:
+                    load_client_certificate(context, spec.tls_client_cert, str(spec.tls_client_key))
+                except (ssl.SSLError, OSError) as exc:
+                    raise InvalidRequest(
+                        f"connection.tls_client_cert / tls_client_key cannot be used: {type(exc).__name__}"
+                    ) from None
             http = KeepAliveHttps(path, spec.host, spec.port, context=context, timeout=spec.connect_timeout)
         else:
             http = KeepAliveHttp(path, spec.host, spec.port, timeout=spec.connect_timeout)
