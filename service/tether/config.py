@@ -99,6 +99,8 @@ class Settings:
     event_retention: int = 100_000
     event_retention_seconds: float = 3_600.0
     max_event_watchers: int = 1_000
+    # A client's verify: false (pyeapi over HTTPS) is honoured only when true (drivers/_tls_policy.py).
+    allow_unverified_tls: bool = False
 
     @property
     def is_unix(self) -> bool:

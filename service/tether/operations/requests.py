@@ -7,6 +7,7 @@ device, and its error names the field that was wrong.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from ..drivers.contract import (
 )
 from ..security import safe_regex
 from ..security.limits import (
+    MAX_API_CALL_INPUT,
     MAX_BULK_CONCURRENCY,
     MAX_COMMAND_LENGTH,
     MAX_COMMANDS,
@@ -46,6 +48,7 @@ from ..security.limits import (
     MAX_TARGETS,
     MAX_TEMPLATE_LENGTH,
     MAX_USERNAME,
+    OPERATION_ENCODINGS,
     PLAIN_FILE_MODE_BITS,
     SPECIAL_FILE_MODE_BITS,
     check_enum,
@@ -94,10 +97,12 @@ class OperationSpec:
     stop_on_error: bool = False
     config_mode: pb.ConfigMode.ValueType = pb.CONFIG_MODE_APPLY
     diff: bool = False
+    # eAPI requests: a command string or {"cmd": ..., "input": ...}; sent as one request.
+    api_calls: tuple[str | Mapping[str, str], ...] = ()
 
     @property
     def lines(self) -> tuple[str, ...]:
-        return self.config + self.commands
+        return self.config + tuple(map(api_call_label, self.api_calls)) + self.commands
 
     @functools.cached_property
     def required(self) -> frozenset[Capability]:
@@ -111,7 +116,57 @@ class OperationSpec:
                 needed.add(Capability.RUNNING_CONFIG)
         if self.save and self.config_mode != pb.CONFIG_MODE_CHECK:
             needed.add(Capability.SAVE_CONFIG)
+        if self.api_calls:
+            needed.add(Capability.API_CALLS)
+        if self.options.encoding == "json":
+            needed.add(Capability.STRUCTURED_OUTPUT)
         return frozenset(needed)
+
+
+def api_call_label(call: str | Mapping[str, str]) -> str:
+    """How an API call is named in results and job records: its command (never its input)."""
+    return call if isinstance(call, str) else call["cmd"]
+
+
+def _api_call(value: Value, where: str) -> str | Mapping[str, str]:
+    """One eAPI request: a command string, or {"cmd": string, "input": string} (input may span lines)."""
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        command = value.string_value
+    elif kind == "struct_value":
+        fields = value.struct_value.fields
+        unknown = sorted(set(fields) - {"cmd", "input"})
+        if unknown:
+            raise InvalidRequest(f"{where} has an unknown key {quote(unknown[0])} (known: cmd, input)")
+        for key, item in fields.items():
+            if item.WhichOneof("kind") != "string_value":
+                raise InvalidRequest(f"{where}.{key} must be a string")
+        if "cmd" not in fields:
+            raise InvalidRequest(f"{where} needs a cmd")
+        command = fields["cmd"].string_value
+        check_text(
+            f"{where}.input", fields["input"].string_value if "input" in fields else "", MAX_API_CALL_INPUT, True
+        )
+    else:
+        raise InvalidRequest(f"{where} must be a command string or {{cmd, input}}, not a {kind or 'null'}")
+    if not command.strip():
+        raise InvalidRequest(f"{where} has an empty command")
+    check_text(where if kind == "string_value" else f"{where}.cmd", command, MAX_COMMAND_LENGTH)
+    if kind == "string_value":
+        return command
+    call = {"cmd": command}
+    if "input" in value.struct_value.fields:
+        call["input"] = value.struct_value.fields["input"].string_value
+    return call
+
+
+def _encoding(message: pb.Operation) -> str:
+    check_text("operation.encoding", message.encoding, 16)
+    if message.encoding not in OPERATION_ENCODINGS:
+        raise InvalidRequest(f"operation.encoding must be empty, 'text' or 'json': {quote(message.encoding)}")
+    if message.encoding == "json" and message.parse.kind:
+        raise InvalidRequest("operation.parse needs text output; encoding 'json' already answers data")
+    return message.encoding
 
 
 def _option_value(value: Value, where: str, depth: int) -> Any:
@@ -185,9 +240,12 @@ def connection_spec(
 ) -> ConnectionSpec:
     try:
         _check_connection_fields(message)
+        options = connection_options(message)
+        # A driver whose default port depends on its options (pyeapi: per transport) says so.
+        default_port_for = getattr(driver, "default_port_for", None)
         spec = ConnectionSpec(
             host=message.host.strip(),
-            port=message.port or driver.meta.default_port,
+            port=message.port or (default_port_for(options) if default_port_for else driver.meta.default_port),
             platform=message.platform,
             username=message.username,
             password=Secret(message.password),
@@ -197,7 +255,7 @@ def connection_spec(
             api_token=Secret(message.api_token),
             tls_client_key=Secret(message.tls_client_key),
             tls_client_cert=message.tls_client_cert,
-            options=connection_options(message),
+            options=options,
             keepalive_seconds=float(message.keepalive_seconds or defaults.keepalive_seconds),
             connect_timeout=message.connect_timeout or defaults.connect_timeout,
             max_output_bytes=defaults.max_output_bytes,
@@ -227,12 +285,12 @@ def merge_connection(defaults: pb.Connection, override: pb.Connection) -> pb.Con
 def operation_spec(message: pb.Operation, defaults: Defaults) -> OperationSpec:
     commands = tuple(message.commands)
     config = tuple(message.config)
-    if not commands and not config and not message.save:
-        raise InvalidRequest("operation needs commands or config lines", "operation.commands")
-    if len(commands) + len(config) > MAX_COMMANDS:
-        raise InvalidRequest(
-            f"operation has {len(commands) + len(config)} lines; at most {MAX_COMMANDS}", "operation.commands"
-        )
+    if not commands and not config and not message.save and not message.api_calls:
+        raise InvalidRequest("operation needs commands or config lines (or api_calls)", "operation.commands")
+    count = len(commands) + len(config) + len(message.api_calls)
+    if count > MAX_COMMANDS:
+        raise InvalidRequest(f"operation has {count} lines and API calls; at most {MAX_COMMANDS}", "operation.commands")
+    api_calls = tuple(_api_call(value, f"operation.api_calls[{i}]") for i, value in enumerate(message.api_calls))
     for line in (*commands, *config):
         if len(line) > MAX_COMMAND_LENGTH:
             raise InvalidRequest(
@@ -258,12 +316,14 @@ def operation_spec(message: pb.Operation, defaults: Defaults) -> OperationSpec:
         options=CommandOptions(
             read_timeout=message.read_timeout or defaults.read_timeout,
             expect_prompt=message.expect_prompt,
+            encoding=_encoding(message),
         ),
         parse=parse,
         save=message.save,
         stop_on_error=message.stop_on_error,
         config_mode=message.config_mode or pb.CONFIG_MODE_APPLY,
         diff=message.diff,
+        api_calls=api_calls,
     )
 
 
