@@ -65,7 +65,21 @@ NEEDING_OPERATION: Mapping[Capability, Mapping[str, Any]] = {
     Capability.GETTERS: {"getters": [("get_facts", {})]},
     Capability.API_CALLS: {"api_calls": ["show version"]},
 }
+
+
+def lease(client: TetherClient, driver: str, connection: Mapping[str, Any]) -> pb.ChannelOpened:
+    """Open a channel lease and release it at once (LeaseEnded, a TetherError, when refused)."""
+    from tether.lease_client import ChannelLeaseClient
+
+    leased = ChannelLeaseClient(client, connection, driver=driver, wait_timeout=30)
+    try:
+        return leased.wait_opened(60)
+    finally:
+        leased.release()
+
+
 NEEDING_CALL: Mapping[Capability, tuple[Send, ...]] = {
+    Capability.CHANNEL_LEASE: (lease,),
     Capability.EXEC: (lambda c, d, conn: c.exec_command(conn, "true", driver=d),),
     Capability.FILE_TRANSFER: (
         lambda c, d, conn: c.put_file(conn, "/tmp/tether-conformance-refused", b"x", driver=d),

@@ -58,6 +58,9 @@ class Target:
     exec_stdout: bytes = b""
     file_dir: str = ""  # FILE_TRANSFER: a writable directory on the target
     structured_command: str = ""  # STRUCTURED_OUTPUT: a command answering data with encoding "json"
+    # The encoding that makes ``command`` answer text, for a driver answering data by default (pyeapi).
+    text_encoding: str = ""
+    lease_newline: bytes = b""  # CHANNEL_LEASE: what ends a line typed on the raw channel
     getter: tuple[str, Mapping[str, Any]] | None = None  # GETTERS: (name, arguments)
     api_call: Any = None  # API_CALLS: one request (a command string or {"cmd": ..., "input": ...})
     candidate: str = ""  # CONFIG_CANDIDATE: candidate text whose compare shows a difference
@@ -136,6 +139,7 @@ def netmiko_switch(peers: Peers) -> Target:
         command="show version",
         output_contains="Cisco IOS",
         failing=FailingCommand("frobnicate now"),  # "% Invalid input"
+        lease_newline=b"\r",
         config_lines=(f"interface {_SWITCH_PORT}", " description tether-conformance"),
         config_marker="description tether-conformance",
         wrong_credentials={"password": "not-the-conformance-password"},
@@ -164,10 +168,35 @@ def netmiko_linux(peers: Peers) -> Target:
         config_lines=("export TETHER_CONFORMANCE=applied",),
         config_marker="applied",
         config_probe="echo $TETHER_CONFORMANCE",
+        lease_newline=b"\n",
         exec_command="printf exec-conformance",
         exec_stdout=b"exec-conformance",
         file_dir=peers.temp_dir("conformance-files"),
         wrong_credentials={"private_key": _unknown_private_key()},
+        unreachable={"port": free_port(), "connect_timeout": 5},
+    )
+
+
+def pyeapi_switch(peers: Peers) -> Target:
+    switch = peers.fixture("eapi_switches").switches[0]
+    return Target(
+        driver="pyeapi",
+        connection={
+            "host": switch.host,
+            "port": switch.eapi_port,
+            "username": switch.username,
+            "password": switch.password,
+            "options": {"transport": "http"},
+        },
+        command="show version",
+        output_contains="4.23.0F",
+        failing=FailingCommand("frobnicate now"),  # eAPI answers an error for an unknown command
+        config_lines=("vlan 3001", "name tether-conformance"),  # the simulator's EOS knows vlans, not hostname
+        config_marker="name tether-conformance",
+        structured_command="show version",
+        text_encoding="text",
+        api_call="show version",
+        wrong_credentials={"password": "not-the-conformance-password"},
         unreachable={"port": free_port(), "connect_timeout": 5},
     )
 
@@ -190,4 +219,5 @@ PEERS: Mapping[str, Mapping[str, TargetEntry]] = {
         "cisco_ios": TargetEntry("cisco_ios", netmiko_switch),
         "linux": TargetEntry("linux", netmiko_linux),
     },
+    "pyeapi": {"eos": TargetEntry("", pyeapi_switch)},
 }

@@ -10,6 +10,7 @@ no TCP connection reaches the target's address).
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -42,7 +43,7 @@ REFUSAL_GAPS: Mapping[Capability, str] = {
         f"commands or config lines'), so a request needing {capability} is never refused as "
         "FAILED_PRECONDITION (with encoding json it even runs on the device)"
     )
-    for capability in (*TYPED_RESULTS, Capability.COMMIT_CONFIRM)
+    for capability in (Capability.GETTERS, Capability.CONFIG_CANDIDATE, Capability.COMMIT_CONFIRM)
 }
 WORKING_GAPS: Mapping[tuple[str, str, Capability], str] = {}
 
@@ -168,7 +169,7 @@ def test_open_reuse_keepalive_and_close(
     counters = Counters(tetherd)
 
     def run(reused: bool) -> pb.ExecuteResponse:
-        response = execute(client, driver, connection, commands=[target.command])
+        response = execute(client, driver, connection, commands=[target.command], encoding=target.text_encoding)
         assert response.ok and not problems(models.MetaModel, response.meta, reused=reused)
         assert not problems(
             models.CommandText, response.results[0], command=target.command, contains=target.output_contains
@@ -228,7 +229,8 @@ def test_an_unreachable_target_is_unavailable(
 
 
 def check_commands(client: TetherClient, target: Target, info: pb.DriverInfo, have: frozenset[Capability]) -> None:
-    response = execute(client, target.driver, target.connection, commands=[target.command])
+    text = target.text_encoding
+    response = execute(client, target.driver, target.connection, commands=[target.command], encoding=text)
     assert response.ok
     assert not problems(
         models.CommandText, response.results[0], command=target.command, contains=target.output_contains
@@ -239,6 +241,7 @@ def check_commands(client: TetherClient, target: Target, info: pb.DriverInfo, ha
         target.driver,
         target.connection,
         commands=[target.command],
+        encoding=text,
         parse=pb.Parse(kind=pb.Parse.KIND_TEXTFSM, template=EVERY_LINE),
     )
     assert parsed.ok and not problems(models.CommandStructured, parsed.results[0], command=target.command)
@@ -247,10 +250,15 @@ def check_commands(client: TetherClient, target: Target, info: pb.DriverInfo, ha
     assert failing is not None, "the peer table must give a command this target rejects"
     connection = target.with_connection(**failing.connection)
     rejected = execute(
-        client, target.driver, connection, commands=[failing.command], expect_prompt=failing.expect_prompt
+        client,
+        target.driver,
+        connection,
+        commands=[failing.command],
+        expect_prompt=failing.expect_prompt,
+        encoding=text,
     )  # the call answers: only that command's result fails
     assert not rejected.ok and not problems(models.CommandFailure, rejected.results[0], command=failing.command)
-    after = execute(client, target.driver, connection, commands=[target.command])
+    after = execute(client, target.driver, connection, commands=[target.command], encoding=text)
     assert after.ok and after.meta.session_reused, "the session outlives a failed command"
 
 
@@ -342,6 +350,26 @@ def check_commit_confirm(
     assert confirm.ok and not confirm.candidate.pending_confirm
 
 
+def check_channel_lease(client: TetherClient, target: Target, info: pb.DriverInfo, have: frozenset[Capability]) -> None:
+    """The raw channel moves bytes both ways; released, the session serves the next call as before."""
+    from tether.lease_client import ChannelLeaseClient
+
+    assert target.lease_newline, "the peer table must give lease_newline for a target with channel_lease"
+    leased = ChannelLeaseClient(client, target.connection, driver=target.driver, wait_timeout=30)
+    try:
+        leased.wait_opened(60)
+        leased.write(target.command.encode() + target.lease_newline)
+        seen = b""
+        deadline = time.monotonic() + 20
+        while target.output_contains.encode() not in seen and time.monotonic() < deadline:
+            seen += leased.read(1.0)
+        assert target.output_contains.encode() in seen, seen[-500:]
+    finally:
+        leased.release()
+    after = execute(client, target.driver, target.connection, commands=[target.command], encoding=target.text_encoding)
+    assert after.ok and target.output_contains in after.results[0].output
+
+
 Check = Callable[[TetherClient, Target, pb.DriverInfo, frozenset[Capability]], None]
 CHECKS: Mapping[Capability, Check] = {
     Capability.COMMANDS: check_commands,
@@ -355,6 +383,7 @@ CHECKS: Mapping[Capability, Check] = {
     Capability.API_CALLS: check_api_calls,
     Capability.EXEC: check_exec,
     Capability.FILE_TRANSFER: check_file_transfer,
+    Capability.CHANNEL_LEASE: check_channel_lease,
 }
 
 
