@@ -54,6 +54,7 @@ def test_injected_environment_runs_a_playbook_against_a_tls_tetherd(
     cert, key = make_cert(tmp_path)
     token_file = tmp_path / "token"
     token_file.write_text("awx-s3cret-token\n")
+    token_file.chmod(0o600)  # tetherd refuses a token file others can read
     listen = f"127.0.0.1:{free_port()}"
     remote = Tetherd(tmp_path / "remote", ["--tls-cert", str(cert), "--tls-key", str(key), "--token-file", str(token_file)], listen=listen).start()  # fmt: skip
     credential_type = yaml.safe_load((AWX / "credential_type.yml").read_text())
