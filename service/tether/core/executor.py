@@ -219,9 +219,9 @@ class Executor:
                     except Exception as exc:  # noqa: BLE001 - one target's failure is its result
                         failure = classify(exc)
                         result.error, result.error_code = redact(failure.message), failure.code
-            await run.target_finished(result)
-            self.events.target_finished(job.record, result, run.done, run.total, run.failed)
-            self.events.job(pb.EVENT_KIND_JOB_PROGRESS, job.record, "", run.done, run.total, run.failed)
+            done, failed = await run.target_finished(result)
+            self.events.target_finished(job.record, result, done, run.total, failed)
+            self.events.job(pb.EVENT_KIND_JOB_PROGRESS, job.record, "", done, run.total, failed)
 
         async def run_all() -> None:
             try:

@@ -57,13 +57,10 @@ class BulkRun:
         self._changed.set()
         await self.store.record_target_start(self.job, name)
 
-    @property
-    def done(self) -> int:
-        """Targets finished so far (committed or about to be)."""
-        return self._seq
+    async def target_finished(self, result: pb.TargetResult) -> tuple[int, int]:
+        """Commit one target's result; the stream sends it once it is on disk.
 
-    async def target_finished(self, result: pb.TargetResult) -> None:
-        """Commit one target's result; the stream sends it once it is on disk."""
+        Returns (done, failed) as this result made them, before other targets' commits move them."""
         if result.ok:
             self.succeeded += 1
         elif result.error_code == "CANCELLED":
@@ -71,10 +68,11 @@ class BulkRun:
         else:
             self.failed += 1
         self._seq += 1
-        seq = self._seq
+        seq, failed = self._seq, self.failed
         await self.store.record_result(self.job, seq, result)
         self._committed = max(self._committed, seq)
         self._changed.set()
+        return seq, failed
 
     async def close(self, state: pb.JobState.ValueType, error: str) -> None:
         self._elapsed_ms = (time.monotonic() - self._clock) * 1000
