@@ -95,6 +95,8 @@ class Settings:
     keep_config_secrets: bool = False  # results and job records keep secret config lines (logs never do)
     # PutFile may set setuid, setgid and sticky bits (file_mode above 0o777) only when true.
     allow_special_file_modes: bool = False
+    # Directories napalm's "mock" platform may read canned answers from (tests); empty: mock refused.
+    napalm_mock_dirs: list[str] = dataclasses.field(default_factory=list)  # env: colon-separated
 
     @property
     def is_unix(self) -> bool:

@@ -59,6 +59,7 @@ from .limits import (
 from .parsing import ParseSpec, check_template
 from .redaction import REDACTED as REDACTED  # re-exported: callers import these from here
 from .redaction import Redactor as Redactor
+from .typed_operations import CandidateSpec, GetterSpec, candidate_spec, getter_specs
 from .v1 import messages as pb
 
 __all__ = [
@@ -94,10 +95,14 @@ class OperationSpec:
     stop_on_error: bool = False
     config_mode: pb.ConfigMode.ValueType = pb.CONFIG_MODE_APPLY
     diff: bool = False
+    getters: tuple[GetterSpec, ...] = ()
+    candidate: CandidateSpec | None = None
 
     @property
     def lines(self) -> tuple[str, ...]:
-        return self.config + self.commands
+        """What the job record lists: config lines, the candidate, commands, getters."""
+        candidate = (self.candidate.label,) if self.candidate else ()
+        return self.config + candidate + self.commands + tuple(f"getter {g.name}" for g in self.getters)
 
     @functools.cached_property
     def required(self) -> frozenset[Capability]:
@@ -111,6 +116,10 @@ class OperationSpec:
                 needed.add(Capability.RUNNING_CONFIG)
         if self.save and self.config_mode != pb.CONFIG_MODE_CHECK:
             needed.add(Capability.SAVE_CONFIG)
+        if self.getters:
+            needed.add(Capability.GETTERS)
+        if self.candidate:
+            needed.update(self.candidate.required)
         return frozenset(needed)
 
 
@@ -219,8 +228,9 @@ def merge_connection(defaults: pb.Connection, override: pb.Connection) -> pb.Con
 def operation_spec(message: pb.Operation, defaults: Defaults) -> OperationSpec:
     commands = tuple(message.commands)
     config = tuple(message.config)
-    if not commands and not config and not message.save:
-        raise InvalidRequest("operation needs commands or config lines")
+    getters = getter_specs(message.getters)
+    if not commands and not config and not message.save and not getters and not message.HasField("candidate"):
+        raise InvalidRequest("operation needs commands or config lines (or getters, or a candidate)")
     if len(commands) + len(config) > MAX_COMMANDS:
         raise InvalidRequest(f"operation has {len(commands) + len(config)} lines; at most {MAX_COMMANDS}")
     for line in (*commands, *config):
@@ -242,6 +252,7 @@ def operation_spec(message: pb.Operation, defaults: Defaults) -> OperationSpec:
     check_length("operation.parse.template", message.parse.template, MAX_TEMPLATE_LENGTH)
     parse = ParseSpec(kind=kind, template=message.parse.template)
     check_template(parse)
+    candidate = candidate_spec(message.candidate) if message.HasField("candidate") else None
     return OperationSpec(
         commands=commands,
         config=config,
@@ -254,6 +265,8 @@ def operation_spec(message: pb.Operation, defaults: Defaults) -> OperationSpec:
         stop_on_error=message.stop_on_error,
         config_mode=message.config_mode or pb.CONFIG_MODE_APPLY,
         diff=message.diff,
+        getters=getters,
+        candidate=candidate,
     )
 
 

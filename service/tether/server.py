@@ -19,7 +19,7 @@ from grpc_reflection.v1alpha import reflection
 
 from . import __version__, parsing, redaction
 from .config import ConfigError, Settings, ensure_private_dir
-from .drivers import _ssh_policy
+from .drivers import _napalm_options, _ssh_policy
 from .drivers.registry import DriverRegistry
 from .executor import Executor
 from .jobs import JobStore
@@ -115,6 +115,7 @@ class Tetherd:
     def __init__(self, settings: Settings, registry: DriverRegistry | None = None) -> None:
         self.settings = settings
         _ssh_policy.configure(_ssh_policy.SshPolicy.from_settings(settings))
+        _napalm_options.configure_mock_dirs(settings.napalm_mock_dirs)
         redaction.keep_config_secrets(settings.keep_config_secrets)
         self.registry = registry or DriverRegistry()
         self.pool = SessionPool(PoolLimits(max_sessions=settings.max_sessions, idle_timeout=settings.idle_timeout))

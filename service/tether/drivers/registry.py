@@ -8,12 +8,16 @@ implemented; otherwise it is refused with the reason, and never served.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib.metadata import EntryPoint
 
 from ..core.registry import PluginRefused, PluginRegistry
 from .capabilities import missing_methods
 from .contract import SUPPORTED_CONTRACTS, Driver
 
 ENTRY_POINT_GROUP = "tether.drivers"
+# Drivers shipped with tether are found even when the installed metadata predates them
+# (an editable install made before the driver existed); an entry point of the same name wins.
+BUILTIN_DRIVERS: Mapping[str, str] = {"napalm": "tether.drivers.napalm_driver:NapalmDriver"}
 
 
 def check_driver(name: str, driver: object) -> type[Driver]:
@@ -42,3 +46,5 @@ class DriverRegistry(PluginRegistry[type[Driver]]):
     def __init__(self, extra: Mapping[str, type[Driver]] | None = None) -> None:
         checked = {name: check_driver(name, driver) for name, driver in (extra or {}).items()}
         super().__init__(ENTRY_POINT_GROUP, "driver", check_driver, checked)
+        for name, target in BUILTIN_DRIVERS.items():
+            self._entry_points.setdefault(name, EntryPoint(name, target, ENTRY_POINT_GROUP))

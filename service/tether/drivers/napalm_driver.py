@@ -1,0 +1,285 @@
+"""The napalm driver: one napalm device object, opened once and kept in the pinned session.
+
+Platforms are napalm's driver names (``ios``, ``eos``, ``junos``, ``nxos_ssh``,
+``iosxr``, ``iosxr_netconf``, ``nxos``; ``mock`` for tests, whose ``path`` the
+operator must allow). Capabilities: CLI commands through ``cli()``, every getter
+of napalm's ``NetworkDriver`` by name (arguments checked against its signature
+before any I/O), the running configuration (``get_config``), configuration
+candidates (load merge/replace, compare, commit, discard, rollback) and, where
+napalm implements ``revert_in`` for the platform, confirmed commits.
+
+napalm's exceptions become the contract's errors (a refused load or commit is a
+CommandFailed naming the step, a dead connection SessionLost), never INTERNAL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from ..limits import quote
+from . import _napalm_options, _ssh_policy
+from .capabilities import Commands, ConfigCandidate, Getters, RunningConfig
+from .contract import (
+    AuthFailed,
+    Capability,
+    CommandFailed,
+    CommandOptions,
+    CommandTimeout,
+    ConnectFailed,
+    ConnectionSpec,
+    Driver,
+    DriverError,
+    DriverMeta,
+    InvalidRequest,
+    SessionLost,
+    Unsupported,
+)
+
+T = TypeVar("T")
+
+PLATFORMS = frozenset({"ios", "eos", "junos", "nxos", "nxos_ssh", "iosxr", "iosxr_netconf", "mock"})
+# napalm implements commit_config(revert_in=...) for these (the others raise NotImplementedError).
+CONFIRM_PLATFORMS = frozenset({"ios", "eos", "junos", "iosxr_netconf", "mock"})
+_API_PLATFORMS = frozenset({"eos", "nxos", "iosxr_netconf", "junos"})
+_ARGUMENT_TYPES = (str, bool, int, float)
+
+
+def _getter_signatures() -> dict[str, inspect.Signature]:
+    """Every ``get_*`` of napalm's NetworkDriver whose parameters all have defaults."""
+    from napalm.base.base import NetworkDriver  # type: ignore[import-untyped]
+
+    signatures: dict[str, inspect.Signature] = {}
+    for name, method in inspect.getmembers(NetworkDriver, inspect.isfunction):
+        if not name.startswith("get_"):
+            continue
+        signature = inspect.signature(method)
+        parameters = [p for p in signature.parameters.values() if p.name != "self"]
+        if all(p.default is not inspect.Parameter.empty for p in parameters):
+            signatures[name] = signature.replace(parameters=parameters)
+    return signatures
+
+
+GETTER_SIGNATURES = _getter_signatures()
+
+
+def check_getter(name: str, arguments: Mapping[str, Any], where: str = "getter") -> dict[str, Any]:
+    """The getter's arguments as napalm takes them, checked against its signature (no I/O)."""
+    signature = GETTER_SIGNATURES.get(name)
+    if signature is None:
+        from ..suggest import did_you_mean
+
+        raise InvalidRequest(
+            f"{where}: unknown napalm getter {quote(name)}{did_you_mean(name, list(GETTER_SIGNATURES))}"
+        )
+    checked: dict[str, Any] = {}
+    for key, value in arguments.items():
+        parameter = signature.parameters.get(key)
+        if parameter is None:
+            accepted = ", ".join(signature.parameters) or "none"
+            raise InvalidRequest(f"{where}: {name} takes no argument {quote(key)} (arguments: {accepted})")
+        default = parameter.default
+        wanted = type(default) if isinstance(default, _ARGUMENT_TYPES) else str
+        if wanted is int and isinstance(value, float) and value.is_integer():
+            value = int(value)  # Struct numbers are doubles
+        if wanted is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, wanted) or (wanted is int and isinstance(value, bool)):
+            raise InvalidRequest(f"{where}: {name} argument {key!r} must be {wanted.__name__}: {quote(value)}")
+        checked[key] = value
+    return checked
+
+
+def _errors() -> tuple[list[tuple[type[BaseException], Callable[[str], DriverError]]], type[BaseException]]:
+    from napalm.base import exceptions as napalm_errors  # type: ignore[import-untyped]
+
+    table: list[tuple[type[BaseException], Callable[[str], DriverError]]] = [
+        (napalm_errors.ConnectAuthError, AuthFailed),
+        (napalm_errors.ConnectionClosedException, SessionLost),
+        (napalm_errors.ConnectionException, SessionLost),
+        (napalm_errors.CommandTimeoutException, CommandTimeout),
+        (NotImplementedError, Unsupported),
+    ]
+    return table, napalm_errors.NapalmException
+
+
+class NapalmDriver(Driver, Commands, Getters, RunningConfig, ConfigCandidate):
+    meta = DriverMeta(
+        name="napalm",
+        version="2.0",
+        description="napalm: getters, configuration candidates and CLI through one warm napalm device",
+        capabilities=frozenset(
+            {Capability.COMMANDS, Capability.GETTERS, Capability.RUNNING_CONFIG, Capability.CONFIG_CANDIDATE}
+        ),
+        getters=frozenset(GETTER_SIGNATURES),
+    )
+
+    def __init__(self, spec: ConnectionSpec) -> None:
+        super().__init__(spec)
+        self.device: Any = None
+        self._closed = False
+        self._lock = threading.Lock()
+
+    @classmethod
+    def validate(cls, spec: ConnectionSpec) -> None:
+        super().validate(spec)
+        if spec.platform not in PLATFORMS:
+            raise InvalidRequest(
+                f"connection.platform must be a napalm driver name ({', '.join(sorted(PLATFORMS))}): "
+                f"{quote(spec.platform)}"
+            )
+        if spec.private_key:
+            raise InvalidRequest("the napalm driver takes connection.private_key_file, not an inline private_key")
+        if spec.private_key_file:
+            _ssh_policy.allowed_key_file(spec.private_key_file)
+        _napalm_options.vetted(spec.platform, spec.options)
+
+    @classmethod
+    def check_getter(cls, name: str, arguments: Mapping[str, Any], where: str = "getter") -> None:
+        """Called by validation before any I/O: the getter exists and takes these arguments."""
+        check_getter(name, arguments, where)
+
+    @classmethod
+    def capabilities_for(cls, spec: ConnectionSpec) -> frozenset[Capability]:
+        return cls.platform_capabilities().get(spec.platform, cls.meta.capabilities)
+
+    @classmethod
+    def platform_capabilities(cls) -> Mapping[str, frozenset[Capability]]:
+        confirmed = cls.meta.capabilities | {Capability.COMMIT_CONFIRM}
+        return dict.fromkeys(sorted(CONFIRM_PLATFORMS), confirmed)
+
+    def _optional_args(self) -> dict[str, Any]:
+        spec = self.spec
+        args = _napalm_options.vetted(spec.platform, spec.options)
+        if spec.secret:
+            args["secret"] = str(spec.secret)
+        if spec.private_key_file:
+            args["key_file"] = _ssh_policy.allowed_key_file(spec.private_key_file)
+            args["use_keys"] = True
+        # 22 is the contract's default: an API platform then keeps its own (eAPI 443, NETCONF 830).
+        if spec.platform != "mock" and not (spec.platform in _API_PLATFORMS and spec.port == self.meta.default_port):
+            args["port"] = spec.port
+        if spec.platform in ("ios", "nxos_ssh", "iosxr"):
+            args.setdefault("conn_timeout", spec.connect_timeout)
+            args.setdefault("allow_agent", False)  # the service's agent is never offered
+            args.setdefault("use_keys", bool(spec.private_key_file))
+            args.setdefault("ssh_config_file", None)
+        return args
+
+    def open(self) -> None:
+        from napalm import get_network_driver  # type: ignore[import-untyped]
+
+        spec = self.spec
+        try:
+            device_class = get_network_driver(spec.platform)
+            device = device_class(
+                hostname=spec.host,
+                username=spec.username,
+                password=str(spec.password),
+                timeout=max(1, int(spec.connect_timeout)),
+                optional_args=self._optional_args(),
+            )
+        except Exception as exc:  # noqa: BLE001 - napalm's constructors raise anything
+            raise InvalidRequest(f"napalm {spec.platform}: {type(exc).__name__}: {exc}") from None
+        try:
+            device.open()
+        except Exception as exc:  # noqa: BLE001
+            failure = self._translate(exc, "open")
+            if isinstance(failure, SessionLost | CommandFailed):
+                failure = ConnectFailed(f"{spec.target}: {failure}")
+            raise failure from None
+        with self._lock:
+            if self._closed:  # a close came while we were connecting: no connection outlives it
+                self._close_device(device)
+                raise ConnectFailed(f"{spec.target}: session closed while opening")
+            self.device = device
+
+    def _translate(self, exc: BaseException, what: str) -> DriverError:
+        if isinstance(exc, DriverError):
+            return exc
+        table, napalm_error = _errors()
+        message = f"napalm {what}: {type(exc).__name__}: {exc}".strip().rstrip(":")
+        for kind, make in table:
+            if isinstance(exc, kind):
+                return make(message)
+        if isinstance(exc, EOFError | OSError):
+            return SessionLost(message)
+        if isinstance(exc, napalm_error):  # Merge/ReplaceConfigException, CommitError, LockError, ...
+            return CommandFailed(message)
+        return CommandFailed(message)  # a library error under napalm (netmiko, pyeapi, ...): this call failed
+
+    def _call(self, what: str, call: Callable[[Any], T]) -> T:
+        device = self.device
+        if device is None:
+            raise SessionLost("napalm session is closed")
+        try:
+            return call(device)
+        except Exception as exc:  # noqa: BLE001 - every napalm error becomes a contract error
+            raise self._translate(exc, what) from None
+
+    # Commands
+    def run_command(self, command: str, options: CommandOptions) -> str:
+        answers = self._call("cli", lambda d: d.cli([command]))
+        answer = answers.get(command, "") if isinstance(answers, dict) else answers
+        return answer if isinstance(answer, str) else json.dumps(answer, indent=2, sort_keys=True, default=str)
+
+    # Getters
+    def get(self, name: str, arguments: Mapping[str, Any]) -> Any:
+        checked = check_getter(name, arguments)
+        return self._call(name, lambda d: getattr(d, name)(**checked))
+
+    def running_config(self) -> str:
+        config = self._call("get_config", lambda d: d.get_config(retrieve="running"))
+        return str(config.get("running", "")) if isinstance(config, dict) else str(config)
+
+    # Configuration candidate
+    def load_candidate(self, config: str, replace: bool) -> None:
+        method = "load_replace_candidate" if replace else "load_merge_candidate"
+        self._call(method, lambda d: getattr(d, method)(config=config))
+
+    def compare_candidate(self) -> str:
+        return str(self._call("compare_config", lambda d: d.compare_config()) or "")
+
+    def commit_candidate(self, message: str = "", revert_in: float = 0.0) -> None:
+        kwargs: dict[str, Any] = {}
+        if message:
+            kwargs["message"] = message
+        if revert_in:
+            kwargs["revert_in"] = int(revert_in)
+        self._call("commit_config", lambda d: d.commit_config(**kwargs))
+
+    def discard_candidate(self) -> None:
+        self._call("discard_config", lambda d: d.discard_config())
+
+    def rollback(self) -> None:
+        self._call("rollback", lambda d: d.rollback())
+
+    def confirm_commit(self) -> None:
+        if not self._call("has_pending_commit", lambda d: d.has_pending_commit()):
+            raise CommandFailed("napalm confirm_commit: no commit is waiting for confirmation")
+        self._call("confirm_commit", lambda d: d.confirm_commit())
+
+    def has_pending_commit(self) -> bool:
+        return bool(self._call("has_pending_commit", lambda d: d.has_pending_commit()))
+
+    # Connection
+    def probe(self) -> None:
+        alive = self._call("is_alive", lambda d: d.is_alive())
+        if not (isinstance(alive, dict) and alive.get("is_alive")):
+            raise SessionLost("napalm session is no longer alive")
+
+    @staticmethod
+    def _close_device(device: Any) -> None:
+        with contextlib.suppress(Exception):  # close must not raise, whatever napalm's driver does
+            device.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            device, self.device = self.device, None
+        if device is not None:
+            self._close_device(device)
