@@ -92,7 +92,10 @@ def _struct(struct: Struct, where: str, limit: int) -> dict[str, Any]:
     size = struct.ByteSize()
     if size > limit:
         raise InvalidRequest(f"{where} is {size} bytes; at most {limit}")
-    return dict(_plain(json_format.MessageToDict(struct)))
+    try:
+        return dict(_plain(json_format.MessageToDict(struct)))
+    except ValueError:  # NaN or an infinity: no JSON value, so no template or getter takes it
+        raise InvalidRequest(f"{where} holds a number that is not finite") from None
 
 
 def getter_specs(calls: Any) -> tuple[GetterSpec, ...]:
