@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.protobuf.struct_pb2 import Struct
-
 from ansible_collections.tether.fleet.plugins.module_utils import _napalm, _tether
 from ansible_collections.tether.fleet.plugins.module_utils._results import meta_dict
 from ansible_collections.tether.fleet.plugins.plugin_utils._action import TaskError, TetherAction
@@ -39,9 +37,7 @@ class ActionModule(TetherAction):
                 candidate.config = "\n".join(args["lines"]) + "\n"
             else:
                 candidate.template = args["template"]  # rendered by tetherd, in its sandbox
-                variables = Struct()
-                variables.update(args.get("vars") or {})
-                candidate.variables.CopyFrom(variables)
+                candidate.variables.update(args.get("vars") or {})
             candidate.replace = args["replace"]
         elif has_config:
             raise TaskError(f"action {action} takes no src, lines or template")

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.protobuf import json_format
-
 from ansible_collections.tether.fleet.plugins.module_utils import _napalm, _tether
 from ansible_collections.tether.fleet.plugins.module_utils._results import meta_dict
 from ansible_collections.tether.fleet.plugins.plugin_utils._action import TaskError, TetherAction
@@ -25,7 +23,7 @@ class ActionModule(TetherAction):
             raise TaskError(str(exc)) from None
         if not calls:
             raise TaskError("getters is empty: name at least one napalm getter, such as get_facts")
-        names = [name for name, _ in calls]
+        names = [name for name, _arguments in calls]
         if args["facts"] and "get_facts" not in names:
             calls.append(("get_facts", {}))
         connection = {**target.connection, "platform": _napalm.napalm_platform(target.connection.get("platform", ""))}
@@ -42,6 +40,8 @@ class ActionModule(TetherAction):
             labels=self.labels(task_vars),
         )
         response = service.call(lambda client: client.run(request))
+        from google.protobuf import json_format  # pylint: disable=import-outside-toplevel  # the service's dependency
+
         data = {
             g.name: json_format.MessageToDict(g.data)
             for g in response.getters

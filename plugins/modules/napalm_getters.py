@@ -25,8 +25,8 @@ author:
 options:
   getters:
     description:
-      - The getters to run, in order. Each is a getter name (C(get_facts)), or a dictionary
-        C({name: get_config, arguments: {retrieve: running}}), or C({get_config: {retrieve: running}}).
+      - The getters to run, in order. Each is a getter name (C(get_facts)), or a dictionary with the getter's
+        C(name) and its C(arguments) (a dictionary), or a dictionary of one getter name to its arguments.
     type: list
     elements: raw
     required: true

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from ..limits import quote
-from . import _napalm_options, _ssh_policy
+from . import _napalm_fastpath, _napalm_options, _ssh_policy
 from .capabilities import Commands, ConfigCandidate, Getters, RunningConfig
 from .contract import (
     AuthFailed,
@@ -47,6 +47,7 @@ PLATFORMS = frozenset({"ios", "eos", "junos", "nxos", "nxos_ssh", "iosxr", "iosx
 CONFIRM_PLATFORMS = frozenset({"ios", "eos", "junos", "iosxr_netconf", "mock"})
 _API_PLATFORMS = frozenset({"eos", "nxos", "iosxr_netconf", "junos"})
 _ARGUMENT_TYPES = (str, bool, int, float)
+FAST_READ_TIMEOUT = 60.0  # seconds a plain getter command may take on the fast read path
 
 
 def _getter_signatures() -> dict[str, inspect.Signature]:
@@ -192,6 +193,12 @@ class NapalmDriver(Driver, Commands, Getters, RunningConfig, ConfigCandidate):
             if isinstance(failure, SessionLost | CommandFailed):
                 failure = ConnectFailed(f"{spec.target}: {failure}")
             raise failure from None
+        if spec.platform in _napalm_fastpath.FAST_PLATFORMS and spec.options.get("fast_cli", True):
+            try:
+                _napalm_fastpath.install(device, FAST_READ_TIMEOUT)
+            except Exception as exc:  # noqa: BLE001 - find_prompt failing means the session is not usable
+                self._close_device(device)
+                raise ConnectFailed(f"{spec.target}: no usable prompt after login: {type(exc).__name__}") from None
         with self._lock:
             if self._closed:  # a close came while we were connecting: no connection outlives it
                 self._close_device(device)
