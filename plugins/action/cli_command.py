@@ -19,6 +19,19 @@ def command_failures(results: list[dict[str, Any]]) -> str:
     return "; ".join(f"{r['command']!r}: {r['error']}" for r in failures) or "the operation failed"
 
 
+def structured(result: dict[str, Any], parse: str) -> Any:
+    """A command's data when the device answered data (not the result of ``parse``), else None."""
+    return None if parse else result.get("data")
+
+
+def answer(result: dict[str, Any], parse: str) -> Any:
+    """What wait_for conditions see: parsed data, the device's data, or the text."""
+    if parse and result["parsed"] is not None:
+        return result["parsed"]
+    data = structured(result, parse)
+    return result["output"] if data is None else data
+
+
 def brief(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: r[k] for k in ("command", "status", "error", "duration_ms")} for r in results]
 
@@ -53,6 +66,7 @@ class ActionModule(TetherAction):
             parse=parse,
             template=template,
             stop_on_error=args["stop_on_error"],
+            encoding=args.get("encoding") or "",
         )
         attempts = args["retries"] + 1 if conditions else 1
         labels = self.labels(task_vars)
@@ -65,7 +79,7 @@ class ActionModule(TetherAction):
             )
             if not outcome.ok or not conditions:
                 break
-            values = [r["parsed"] if parse and r["parsed"] is not None else r["output"] for r in outcome.results]
+            values = [answer(r, parse) for r in outcome.results]
             unmet = [c.text for c in conditions if not c(values)]
             met = not unmet if args["match"] == "all" else len(unmet) < len(conditions)
             if met:
@@ -77,8 +91,9 @@ class ActionModule(TetherAction):
 
         result: dict[str, Any] = {
             "changed": False,
-            "stdout": [r["output"] for r in outcome.results],
-            "stdout_lines": [r["output"].splitlines() for r in outcome.results],
+            # A structured answer (encoding json, pyeapi's default) is data, as arista.eos.eos_command's output: json.
+            "stdout": [structured(r, parse) or r["output"] for r in outcome.results],
+            "stdout_lines": [structured(r, parse) or r["output"].splitlines() for r in outcome.results],
             "results": brief(outcome.results),
             "session": outcome.meta,
             "job_id": outcome.job_id,

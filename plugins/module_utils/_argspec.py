@@ -104,6 +104,7 @@ def cli_command_spec() -> Spec:
             "interval": {"type": "float", "default": 1.0},
             "expect_prompt": {"type": "str"},
             "stop_on_error": {"type": "bool", "default": True},
+            "encoding": {"type": "str", "choices": ["text", "json"]},
         },
         PARSE_OPTIONS,
     )

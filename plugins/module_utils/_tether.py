@@ -175,6 +175,7 @@ class OperationArgs:
     stop_on_error: bool = False
     config_mode: str = "apply"  # apply | merge | check
     diff: bool = False
+    encoding: str = ""  # "" (driver default) | text | json
 
 
 def _config_mode_value(mode: str) -> pb.ConfigMode.ValueType:
@@ -190,6 +191,8 @@ def build_operation(op: OperationArgs) -> pb.Operation:
     )
     message.config_mode = _config_mode_value(op.config_mode)
     message.diff = op.diff
+    if op.encoding:
+        message.encoding = op.encoding
     return message
 
 
@@ -324,6 +327,7 @@ class Service:
                 labels=labels,
                 config_mode=op.config_mode,
                 diff=op.diff,
+                **({"encoding": op.encoding} if op.encoding else {}),  # older tether clients lack it
             )
 
         response = self.call(_guard_invalid(work))

@@ -164,6 +164,7 @@ class TetherClient:
         labels: Mapping[str, str] | None = None,
         config_mode: str = "apply",
         diff: bool = False,
+        encoding: str = "",
     ) -> pb.ExecuteResponse:
         """Run commands (and/or config lines) on one target. ``config_mode``: apply, merge or check."""
         operation = operation_message(
@@ -174,6 +175,7 @@ class TetherClient:
             raise TetherError("INVALID_ARGUMENT", f"config_mode must be apply, merge or check (got {config_mode!r})")
         operation.config_mode = modes[config_mode]
         operation.diff = diff
+        operation.encoding = encoding  # "", text or json (structured answers where the driver can)
         request = pb.ExecuteRequest(
             driver=driver,
             connection=_connection(connection),

@@ -45,6 +45,8 @@ MAX_OPTIONS_BYTES = 16_384  # the serialized Struct
 # Operations.
 MAX_COMMANDS = 1_000  # commands + config lines of one operation
 MAX_COMMAND_LENGTH = 16_384
+MAX_API_CALL_INPUT = 65_536  # the "input" of one eAPI request (a banner, a certificate: may span lines)
+OPERATION_ENCODINGS = ("", "text", "json")  # "": the driver's default (eAPI: json, CLI drivers: text)
 MAX_TEMPLATE_LENGTH = 262_144  # TextFSM / TTP template text
 MAX_TARGETS = 10_000
 MAX_BULK_CONCURRENCY = 4_096

@@ -1,6 +1,7 @@
 """The unit of work a session thread runs: one whole operation, in order.
 
-Config lines first (so commands can verify them), then the commands. In MERGE
+Config lines first (so commands can verify them), then the API calls (one request), then
+the commands. In MERGE
 and CHECK modes the running configuration is read first and only the missing
 lines are sent (or, in CHECK, only reported).
 """
@@ -18,11 +19,11 @@ from typing import TypeVar
 from google.protobuf import json_format
 
 from .configdiff import missing_lines, predicted
-from .drivers.capabilities import Commands, ConfigLines, RunningConfig, SaveConfig, use
+from .drivers.capabilities import ApiCalls, Commands, ConfigLines, RunningConfig, SaveConfig, use
 from .drivers.contract import CommandFailed, Driver, DriverError, SessionLost, SessionLostBeforeSend, Structured
 from .parsing import parse
 from .redaction import Redactor
-from .requests import OperationSpec
+from .requests import OperationSpec, api_call_label
 from .typed_operations import run_candidate, run_getters
 from .v1 import messages as pb
 
@@ -62,12 +63,17 @@ class _Steps:
                 raise
             raise SessionLost(str(exc)) from exc
 
-    def run(self, label: str, call: Callable[[], str | Structured]) -> str | None:
-        result = pb.CommandResult(command=self.redact(label))
-        self.results.append(result)
+    def skipped(self, result: pb.CommandResult) -> bool:
         if self.cancelled.is_set() or (self.failed and self.op.stop_on_error):
             result.status = pb.RESULT_STATUS_SKIPPED
             result.error = "cancelled" if self.cancelled.is_set() else "skipped after an earlier failure"
+            return True
+        return False
+
+    def run(self, label: str, call: Callable[[], str | Structured]) -> str | None:
+        result = pb.CommandResult(command=self.redact(label))
+        self.results.append(result)
+        if self.skipped(result):
             return None
         started = time.perf_counter()
         try:
@@ -78,6 +84,11 @@ class _Steps:
             return None
         finally:
             result.duration_ms = (time.perf_counter() - started) * 1000
+        self.record(result, output)
+        return result.output
+
+    def record(self, result: pb.CommandResult, output: str | Structured) -> None:
+        """A successful answer into its result: data typed (and redacted), output as text."""
         if isinstance(output, Structured):
             data = self.redact.redact_data(output.data)
             json_format.ParseDict(data, result.data)
@@ -85,7 +96,30 @@ class _Steps:
         else:
             result.output = self.redact(output)
         result.status = pb.RESULT_STATUS_OK
-        return result.output
+
+    def run_api_calls(self, driver: Driver) -> None:
+        """All API calls as one request (eAPI runs them in order, in one CLI session): one result each.
+        A failure fails every call of the request; its message names the command EOS refused."""
+        op = self.op
+        results = [pb.CommandResult(command=self.redact(api_call_label(call))) for call in op.api_calls]
+        self.results.extend(results)
+        if any([self.skipped(result) for result in results]):
+            return
+        started = time.perf_counter()
+        try:
+            answers = self.device(lambda: use(driver, ApiCalls).call_api(op.api_calls, op.options))
+        except CommandFailed as exc:
+            self.failed = True
+            for result in results:
+                result.status, result.error = pb.RESULT_STATUS_FAILED, self.redact(str(exc))
+                result.output = self.redact(exc.output)
+            return
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            for result in results:
+                result.duration_ms = elapsed
+        for result, answer in zip(results, answers, strict=False):
+            self.record(result, answer if isinstance(answer, str) else Structured(answer))
 
 
 def _apply_config(driver: Driver, op: OperationSpec, steps: _Steps) -> pb.ConfigChange:
@@ -119,6 +153,8 @@ def run_operation(driver: Driver, op: OperationSpec, cancelled: threading.Event,
         outcome.config = _apply_config(driver, op, steps)
     elif op.save and op.config_mode != pb.CONFIG_MODE_CHECK:
         steps.run("save", use(driver, SaveConfig).save_config)
+    if op.api_calls:
+        steps.run_api_calls(driver)
     if op.candidate is not None and not cancelled.is_set():
         outcome.candidate = run_candidate(driver, op.candidate, steps.device, redact)
     for command in op.commands:

@@ -7,6 +7,7 @@ device, and its error names the field that was wrong.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,7 @@ from .drivers.contract import (
     Secret,
 )
 from .limits import (
+    MAX_API_CALL_INPUT,
     MAX_BULK_CONCURRENCY,
     MAX_COMMAND_LENGTH,
     MAX_COMMANDS,
@@ -46,6 +48,7 @@ from .limits import (
     MAX_TARGETS,
     MAX_TEMPLATE_LENGTH,
     MAX_USERNAME,
+    OPERATION_ENCODINGS,
     PLAIN_FILE_MODE_BITS,
     SPECIAL_FILE_MODE_BITS,
     check_enum,
@@ -97,12 +100,15 @@ class OperationSpec:
     diff: bool = False
     getters: tuple[GetterSpec, ...] = ()
     candidate: CandidateSpec | None = None
+    # eAPI requests: a command string or {"cmd": ..., "input": ...}; sent as one request.
+    api_calls: tuple[str | Mapping[str, str], ...] = ()
 
     @property
     def lines(self) -> tuple[str, ...]:
-        """What the job record lists: config lines, the candidate, commands, getters."""
+        """What the job record lists: config lines, API calls, the candidate, commands, getters."""
         candidate = (self.candidate.label,) if self.candidate else ()
-        return self.config + candidate + self.commands + tuple(f"getter {g.name}" for g in self.getters)
+        api_calls = tuple(map(api_call_label, self.api_calls))
+        return self.config + api_calls + candidate + self.commands + tuple(f"getter {g.name}" for g in self.getters)
 
     @functools.cached_property
     def required(self) -> frozenset[Capability]:
@@ -120,7 +126,57 @@ class OperationSpec:
             needed.add(Capability.GETTERS)
         if self.candidate:
             needed.update(self.candidate.required)
+        if self.api_calls:
+            needed.add(Capability.API_CALLS)
+        if self.options.encoding == "json":
+            needed.add(Capability.STRUCTURED_OUTPUT)
         return frozenset(needed)
+
+
+def api_call_label(call: str | Mapping[str, str]) -> str:
+    """How an API call is named in results and job records: its command (never its input)."""
+    return call if isinstance(call, str) else call["cmd"]
+
+
+def _api_call(value: Value, where: str) -> str | Mapping[str, str]:
+    """One eAPI request: a command string, or {"cmd": string, "input": string} (input may span lines)."""
+    kind = value.WhichOneof("kind")
+    if kind == "string_value":
+        command = value.string_value
+    elif kind == "struct_value":
+        fields = value.struct_value.fields
+        unknown = sorted(set(fields) - {"cmd", "input"})
+        if unknown:
+            raise InvalidRequest(f"{where} has an unknown key {quote(unknown[0])} (known: cmd, input)")
+        for key, item in fields.items():
+            if item.WhichOneof("kind") != "string_value":
+                raise InvalidRequest(f"{where}.{key} must be a string")
+        if "cmd" not in fields:
+            raise InvalidRequest(f"{where} needs a cmd")
+        command = fields["cmd"].string_value
+        check_text(
+            f"{where}.input", fields["input"].string_value if "input" in fields else "", MAX_API_CALL_INPUT, True
+        )
+    else:
+        raise InvalidRequest(f"{where} must be a command string or {{cmd, input}}, not a {kind or 'null'}")
+    if not command.strip():
+        raise InvalidRequest(f"{where} has an empty command")
+    check_text(where if kind == "string_value" else f"{where}.cmd", command, MAX_COMMAND_LENGTH)
+    if kind == "string_value":
+        return command
+    call = {"cmd": command}
+    if "input" in value.struct_value.fields:
+        call["input"] = value.struct_value.fields["input"].string_value
+    return call
+
+
+def _encoding(message: pb.Operation) -> str:
+    check_text("operation.encoding", message.encoding, 16)
+    if message.encoding not in OPERATION_ENCODINGS:
+        raise InvalidRequest(f"operation.encoding must be empty, 'text' or 'json': {quote(message.encoding)}")
+    if message.encoding == "json" and message.parse.kind:
+        raise InvalidRequest("operation.parse needs text output; encoding 'json' already answers data")
+    return message.encoding
 
 
 def _option_value(value: Value, where: str, depth: int) -> Any:
@@ -189,9 +245,12 @@ def connection_spec(
 ) -> ConnectionSpec:
     try:
         _check_connection_fields(message)
+        options = connection_options(message)
+        # A driver whose default port depends on its options (pyeapi: per transport) says so.
+        default_port_for = getattr(driver, "default_port_for", None)
         spec = ConnectionSpec(
             host=message.host.strip(),
-            port=message.port or driver.meta.default_port,
+            port=message.port or (default_port_for(options) if default_port_for else driver.meta.default_port),
             platform=message.platform,
             username=message.username,
             password=Secret(message.password),
@@ -201,7 +260,7 @@ def connection_spec(
             api_token=Secret(message.api_token),
             tls_client_key=Secret(message.tls_client_key),
             tls_client_cert=message.tls_client_cert,
-            options=connection_options(message),
+            options=options,
             keepalive_seconds=float(message.keepalive_seconds or defaults.keepalive_seconds),
             connect_timeout=message.connect_timeout or defaults.connect_timeout,
             max_output_bytes=defaults.max_output_bytes,
@@ -229,10 +288,13 @@ def operation_spec(message: pb.Operation, defaults: Defaults) -> OperationSpec:
     commands = tuple(message.commands)
     config = tuple(message.config)
     getters = getter_specs(message.getters)
-    if not commands and not config and not message.save and not getters and not message.HasField("candidate"):
-        raise InvalidRequest("operation needs commands or config lines (or getters, or a candidate)")
-    if len(commands) + len(config) > MAX_COMMANDS:
-        raise InvalidRequest(f"operation has {len(commands) + len(config)} lines; at most {MAX_COMMANDS}")
+    wanted = commands or config or message.save or message.api_calls or getters or message.HasField("candidate")
+    if not wanted:
+        raise InvalidRequest("operation needs commands or config lines (or api_calls, getters, or a candidate)")
+    count = len(commands) + len(config) + len(message.api_calls)
+    if count > MAX_COMMANDS:
+        raise InvalidRequest(f"operation has {count} lines and API calls; at most {MAX_COMMANDS}")
+    api_calls = tuple(_api_call(value, f"operation.api_calls[{i}]") for i, value in enumerate(message.api_calls))
     for line in (*commands, *config):
         if len(line) > MAX_COMMAND_LENGTH:
             raise InvalidRequest(
@@ -259,6 +321,7 @@ def operation_spec(message: pb.Operation, defaults: Defaults) -> OperationSpec:
         options=CommandOptions(
             read_timeout=message.read_timeout or defaults.read_timeout,
             expect_prompt=message.expect_prompt,
+            encoding=_encoding(message),
         ),
         parse=parse,
         save=message.save,
@@ -267,6 +330,7 @@ def operation_spec(message: pb.Operation, defaults: Defaults) -> OperationSpec:
         diff=message.diff,
         getters=getters,
         candidate=candidate,
+        api_calls=api_calls,
     )
 
 

@@ -32,8 +32,9 @@ from typing import Any
 import grpc
 import psutil
 import pytest
+from google.protobuf import json_format
 from google.protobuf.message import Message
-from google.protobuf.struct_pb2 import Struct
+from google.protobuf.struct_pb2 import Struct, Value
 
 from tests.harness import Tetherd
 from tether.v1 import messages as pb
@@ -127,6 +128,7 @@ def options(rng: random.Random, driver: str) -> Struct:
         "null": ["delay", "hang", "fail_open"],
         "netmiko": ["fast_cli", "global_delay_factor", "auth_timeout", "probe_timeout", "error_pattern", "cmd_verify"],
         "napalm": ["transport", "global_delay_factor", "path", "ssh_config_file", "key_file", "fast_cli"],
+        "pyeapi": ["transport", "path", "ca_cert", "probe_command"],
     }.get(driver, [])
     for _ in range(rng.choice([0, 0, 1, 2, 3, 40])):
         name = rng.choice(known) if known and rng.random() < 0.7 else hostile_string(rng)[:300]
@@ -155,6 +157,8 @@ def connection(rng: random.Random, driver: str, dead_port: int) -> tuple[pb.Conn
     elif driver == "napalm":
         platform = rng.choice(["ios", "mock", "eos", "junos", "cisco_ios"])
         message = pb.Connection(host="127.0.0.1", port=dead_port, platform=platform, username="u", password="p")
+    elif driver == "pyeapi":
+        message = pb.Connection(host="127.0.0.1", port=dead_port, username="u", password="p")
     else:
         message = pb.Connection(host="null.example", username="u", password="p")
     for name in ("host", "platform", "username", "password", "secret", "private_key", "private_key_file"):
@@ -169,7 +173,19 @@ def connection(rng: random.Random, driver: str, dead_port: int) -> tuple[pb.Conn
     if rng.random() < 0.4:
         message.options.CopyFrom(options(rng, driver))
     fail_open = message.options.fields["fail_open"].bool_value if "fail_open" in message.options.fields else False
-    return message, driver in ("netmiko", "napalm") or fail_open
+    return message, driver in ("netmiko", "napalm", "pyeapi") or fail_open
+
+
+def api_call(rng: random.Random) -> Value:
+    """An eAPI request as Operation.api_calls carries it: mostly well-formed, often not."""
+    shape = rng.randrange(5)
+    if shape == 0:
+        return Value(string_value=hostile_string(rng))
+    if shape == 1:
+        return json_format.ParseDict({"cmd": hostile_string(rng), "input": hostile_string(rng)}, Value())
+    if shape == 2:
+        return json_format.ParseDict({hostile_string(rng)[:100]: option_value(rng)}, Value())
+    return json_format.ParseDict(option_value(rng), Value())
 
 
 def operation(rng: random.Random) -> pb.Operation:
@@ -194,6 +210,10 @@ def operation(rng: random.Random) -> pb.Operation:
         getter_calls(rng, message)
     if rng.random() < 0.15:
         candidate(rng, message.candidate)
+    if rng.random() < 0.2:
+        message.encoding = rng.choice(["", "text", "json", "xml", hostile_string(rng)])
+    if rng.random() < 0.15:
+        message.api_calls.extend(api_call(rng) for _ in range(rng.choice([1, 2, 1001])))
     return message
 
 
@@ -237,7 +257,7 @@ def labels(rng: random.Random) -> dict[str, str]:
 
 
 def pick_driver(rng: random.Random) -> str:
-    return rng.choice(["null"] * 7 + ["netmiko", "napalm", "", hostile_string(rng)])
+    return rng.choice(["null"] * 7 + ["netmiko", "napalm", "pyeapi", "", hostile_string(rng)])
 
 
 def execute_case(rng: random.Random, dead_port: int) -> Case:

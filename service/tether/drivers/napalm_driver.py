@@ -99,6 +99,7 @@ def _errors() -> tuple[list[tuple[type[BaseException], Callable[[str], DriverErr
     from napalm.base import exceptions as napalm_errors  # type: ignore[import-untyped]
 
     table: list[tuple[type[BaseException], Callable[[str], DriverError]]] = [
+        (napalm_errors.UnsupportedVersion, Unsupported),
         (napalm_errors.ConnectAuthError, AuthFailed),
         (napalm_errors.ConnectionClosedException, SessionLost),
         (napalm_errors.ConnectionException, SessionLost),
@@ -190,7 +191,7 @@ class NapalmDriver(Driver, Commands, Getters, RunningConfig, ConfigCandidate):
             device.open()
         except Exception as exc:  # noqa: BLE001
             failure = self._translate(exc, "open")
-            if isinstance(failure, SessionLost | CommandFailed):
+            if isinstance(failure, SessionLost | CommandFailed):  # not Unsupported: a version napalm refuses
                 failure = ConnectFailed(f"{spec.target}: {failure}")
             raise failure from None
         if spec.platform in _napalm_fastpath.FAST_PLATFORMS and spec.options.get("fast_cli", True):
@@ -210,6 +211,9 @@ class NapalmDriver(Driver, Commands, Getters, RunningConfig, ConfigCandidate):
             return exc
         table, napalm_error = _errors()
         message = f"napalm {what}: {type(exc).__name__}: {exc}".strip().rstrip(":")
+        if type(exc).__name__ == "UnsupportedVersion":  # its argument is a version object with no str()
+            version = getattr(exc.args[0], "version", exc.args[0]) if exc.args else "unknown"
+            message = f"napalm {self.spec.platform} does not support this device's software version {version}"
         for kind, make in table:
             if isinstance(exc, kind):
                 return make(message)
