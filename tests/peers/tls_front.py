@@ -48,6 +48,8 @@ class TlsFront:
 
     def _serve(self, raw: socket.socket) -> None:
         raw.settimeout(10)
+        # Small writes each way (headers, then body): without NODELAY, Nagle meets delayed ACKs (+40 ms a call).
+        raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             tls = self._context.wrap_socket(raw, server_side=True)
         except (ssl.SSLError, OSError):
@@ -57,6 +59,7 @@ class TlsFront:
         self._track(tls)
         with tls, socket.create_connection(self.backend, timeout=10) as backend:
             self._track(backend)
+            backend.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             tls.settimeout(30)
             with contextlib.suppress(OSError):
                 while True:

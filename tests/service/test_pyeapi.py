@@ -101,6 +101,14 @@ def test_warm_session_reused_one_connection(tetherd: Tetherd, eapi_switches: Any
     assert session.driver == "pyeapi" and session.use_count == 25
 
 
+def test_service_info_publishes_the_driver(tetherd: Tetherd) -> None:
+    (info,) = [d for d in tetherd.client().info().driver_info if d.name == "pyeapi"]
+    assert not info.load_error and info.default_port == 443
+    assert set(info.capabilities) == {
+        "commands", "structured_output", "config", "running_config", "save_config", "api_calls"
+    }  # fmt: skip
+
+
 def test_wrong_password_is_permission_denied_and_never_shown(tetherd: Tetherd, eapi_switches: Any) -> None:
     client = tetherd.client()
     switch = eapi_switches.switches[3]
@@ -137,6 +145,33 @@ def test_api_calls_answer_data_per_call(tetherd: Tetherd, eapi_switches: Any) ->
     assert "CLI command 2 of 2 'show nonsense' failed" in failed.results[0].error
     job = client.get_job(failed.job_id)
     assert list(job.commands) == ["show vlan", "show nonsense"]
+
+
+def test_structured_answers_are_redacted(tetherd: Tetherd, eapi_switches: Any) -> None:
+    """A connection secret inside a device's JSON answer never reaches the result (data or text)."""
+    client = tetherd.client()
+    switch = eapi_switches.switches[3]
+    calls = ["configure", "vlan 93", f"name {switch.password}", "exit", "show vlan 93"]
+    response = client.run(request(eapi(switch), ["show vlan 93"], api_calls=calls))
+    assert response.ok, response
+    for result in (response.results[4], response.results[5]):
+        assert data(result)["vlans"]["93"]["name"] == "********"
+        assert switch.password not in result.output and switch.password not in str(result.data)
+
+
+def test_bulk_over_eapi_answers_data_per_target(tetherd: Tetherd, eapi_switches: Any) -> None:
+    switches = eapi_switches.switches[:3]
+    bulk = pb.BulkRequest(
+        driver="pyeapi",
+        defaults=connection_message({"username": "admin", "password": "admin-pw", "options": {"transport": "http"}}),
+        operation=pb.Operation(commands=["show version"], encoding="json"),
+    )
+    for switch in switches:
+        bulk.targets.add(name=switch.name, connection=pb.Connection(host=switch.host, port=switch.eapi_port))
+    events = list(tetherd.client().bulk(bulk))
+    finished = [e.finished for e in events if e.WhichOneof("event") == "finished"]
+    assert sorted(f.target for f in finished) == sorted(s.name for s in switches)
+    assert all(f.ok and data(f.results[0])["modelName"] == "vEOS" for f in finished)
 
 
 def test_unix_socket_transport(tetherd: Tetherd, eapi_switches: Any) -> None:
@@ -264,6 +299,114 @@ def test_restarted_device_is_reconnected_before_sending(own_eapi_switch: Any) ->
         assert driver.connects == 2
     finally:
         driver.close()
+
+
+def test_no_answer_in_read_timeout_then_a_fresh_connection(own_eapi_switch: Any) -> None:
+    import os
+    import signal
+
+    from tether.drivers.contract import CommandOptions, CommandTimeout
+
+    driver = _driver(own_eapi_switch.switches[0])
+    assert own_eapi_switch.pid is not None
+    try:
+        os.kill(own_eapi_switch.pid, signal.SIGSTOP)  # the device hangs with our request in its socket
+        try:
+            with pytest.raises(CommandTimeout, match="no eAPI answer within 0.5s"):
+                driver.run_command("show vlan", CommandOptions(read_timeout=0.5))
+        finally:
+            os.kill(own_eapi_switch.pid, signal.SIGCONT)
+        assert driver.usable()
+        assert driver.run_command("show vlan", CommandOptions()).data["vlans"]  # never the late answer
+        assert driver.connects == 2
+    finally:
+        driver.close()
+
+
+def test_an_http_error_page_is_a_command_failure(tmp_path: Path) -> None:
+    """Without the simulator's eapi-errors patch, `show bogus` answers HTTP 500 with an HTML page."""
+    from tests.peers.switches import start_switches
+    from tether.drivers.contract import CommandFailed, CommandOptions
+
+    farm = start_switches(1, eapi=True, disable_patches=["eapi-errors"], workdir=tmp_path / "farm")
+    driver = _driver(farm.switches[0])
+    try:
+        with pytest.raises(CommandFailed, match="eAPI answered HTTP 500 Internal Server Error without a JSON-RPC"):
+            driver.run_command("show bogus", CommandOptions())
+        assert driver.run_command("show vlan", CommandOptions()).data["vlans"]
+    finally:
+        driver.close()
+        farm.stop()
+
+
+def test_socket_path_follows_the_key_file_rule(eapi_switches: Any) -> None:
+    """A socket path is a local file the service opens: on a shared service only inside key_dirs."""
+    from tether.drivers import _ssh_policy
+    from tether.drivers.contract import ConnectionSpec
+
+    switch = eapi_switches.switches[0]
+    spec = ConnectionSpec(host="", port=0, options={"transport": "socket", "path": switch.eapi_socket})
+    saved = _ssh_policy.current()
+    try:
+        _ssh_policy.configure(_ssh_policy.SshPolicy(restrict_key_files=True, key_dirs=("/nonexistent",)))
+        with pytest.raises(_ssh_policy.KeyPolicyRefused, match="pyeapi option 'path' .* is not inside"):
+            _driver(switch, **{"host": spec.host, "port": 0, "options": spec.options})
+        socket_dir = str(Path(switch.eapi_socket).resolve().parent)
+        _ssh_policy.configure(_ssh_policy.SshPolicy(restrict_key_files=True, key_dirs=(socket_dir,)))
+        driver = _driver(switch, **{"host": spec.host, "port": 0, "options": spec.options})
+        driver.close()
+    finally:
+        _ssh_policy.configure(saved)
+
+
+@pytest.fixture
+def silent_listener() -> Iterator[int]:
+    """A port that accepts TCP connections (the kernel's backlog) and never answers."""
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    yield int(listener.getsockname()[1])
+    listener.close()
+
+
+def test_a_silent_device_times_out_and_abort_unblocks(eapi_switches: Any, silent_listener: int) -> None:
+    import threading
+    import time
+
+    from tether.drivers.contract import ConnectFailed, ConnectionSpec, DriverError, Secret, SessionLost
+    from tether.drivers.pyeapi_driver import PyeapiDriver
+
+    switch = eapi_switches.switches[0]
+    started = time.monotonic()
+    with pytest.raises(ConnectFailed, match="eAPI unreachable: TimeoutError"):
+        _driver(switch, port=silent_listener, connect_timeout=0.5)
+    assert time.monotonic() - started < 10
+
+    spec = ConnectionSpec(
+        host=switch.host,
+        port=silent_listener,
+        username=switch.username,
+        password=Secret(switch.password),
+        options={"transport": "http"},
+        connect_timeout=60,
+    )
+    driver = PyeapiDriver(spec)
+    errors: list[DriverError] = []
+
+    def open_it() -> None:
+        try:
+            driver.open()
+        except DriverError as exc:
+            errors.append(exc)
+
+    opener = threading.Thread(target=open_it)
+    opener.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    driver.abort()
+    opener.join(10)
+    assert not opener.is_alive() and time.monotonic() - started < 5
+    assert len(errors) == 1 and isinstance(errors[0], SessionLost), errors
 
 
 @pytest.fixture

@@ -52,6 +52,7 @@ class _KeepAlive(http.client.HTTPConnection):
     read_timeout = 30.0
     connects = 0
     sent = False  # whether the current request reached the socket
+    answered = ""  # "HTTP <status> <reason>" of the last response read ("" before any)
     shut = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # pyeapi's signatures: (path, host, port, ...)
@@ -86,7 +87,7 @@ class _KeepAlive(http.client.HTTPConnection):
             self.sock.settimeout(seconds)
 
     def putrequest(self, method: str, url: str, *args: Any, **kwargs: Any) -> None:
-        self.sent = False
+        self.sent, self.answered = False, ""
         if self.sock is not None and _closed_by_peer(self.sock):
             self.shutdown()  # nothing of this request was sent: reconnect below
         super().putrequest(method, url, *args, **kwargs)
@@ -109,6 +110,7 @@ class _KeepAlive(http.client.HTTPConnection):
             raise OutputLimitExceeded("the eAPI response", self.max_body, "; the connection was closed")
         if response.will_close:
             self.shutdown()
+        self.answered = f"HTTP {response.status} {response.reason}"
         return BufferedResponse(response.status, response.reason, body)
 
 

@@ -202,7 +202,8 @@ class PyeapiDriver(Driver, Commands, ConfigLines, RunningConfig, SaveConfig, Api
             connection.authentication(self.spec.username, str(self.spec.password))
         self._node = pyeapi.client.Node(connection, enablepwd=str(self.spec.secret) or None)
         try:
-            self._call(lambda node: node.run_commands([self._probe_command()], "json"), CommandOptions(), opening=True)
+            first = CommandOptions(read_timeout=self.spec.connect_timeout)  # the login's answer is part of connecting
+            self._call(lambda node: node.run_commands([self._probe_command()], "json"), first, opening=True)
         except CommandFailed as exc:
             self.close()
             raise ConnectFailed(f"{self.spec.target}: eAPI answered the first request with an error: {exc}") from exc
@@ -266,8 +267,11 @@ class PyeapiDriver(Driver, Commands, ConfigLines, RunningConfig, SaveConfig, Api
             if _UNAUTHORIZED in str(exc.message):
                 raise AuthFailed(f"{self.spec.username}@{target}: eAPI refused the credentials (HTTP 401)") from None
             detail = f"{type(cause).__name__}: {cause}" if cause is not None else str(exc.message)
-            if isinstance(cause, SessionShutDown):
+            if http.shut or isinstance(cause, SessionShutDown):  # closed or aborted from another thread
                 raise SessionLost(f"{target}: the eAPI session was closed") from None
+            if isinstance(cause, ValueError) and http.answered:  # an HTTP answer that is not JSON-RPC
+                failure = f"{target}: eAPI answered {http.answered} without a JSON-RPC body"[:500]
+                raise (ConnectFailed(failure) if opening else CommandFailed(failure)) from None
             if opening:
                 raise ConnectFailed(f"{target}: eAPI unreachable: {detail}"[:500]) from None
             if isinstance(cause, TimeoutError) and sent:
