@@ -42,7 +42,7 @@ PLAY = """- hosts: all
     - name: check
       ansible.builtin.assert:
         that:
-          - structured.stdout[0].version == '4.20.8M'
+          - structured.stdout[0].version == '4.23.0F'
           - structured.stdout[1].vlans['1'].status == 'active'
           - structured.stdout_lines[0].modelName == 'vEOS'
           - text.stdout[0] is string and text.stdout[0].startswith('Arista vEOS')

@@ -21,7 +21,10 @@ from typing import Any
 
 LOG = logging.getLogger("tether.fakeswitch.eapi")
 STARTED = time.time()
-EOS_VERSION = "4.20.8M"
+# What `show version` reports. napalm 5's eos driver refuses EOS older than 4.23.0 in open(); the
+# fields it reads have the same shape in 4.20 (the release fake-switches models, its running-config
+# header says 4.20.8M) and 4.23.
+EOS_VERSION = "4.23.0F"
 
 
 def _mark(target: Any, name: str) -> bool:
@@ -169,6 +172,34 @@ def patch_eapi_errors() -> None:
     TextDriver.format_errors = format_errors
 
 
+def patch_eapi_show_hostname() -> None:
+    """Fix: the Arista model has no ``show hostname`` (napalm ``eos`` ``get_facts`` runs it).
+
+    Upstream bug: as for ``show version``, ``do_show`` raises NotImplementedError (HTTP 500). The
+    patch answers ``{"hostname": NAME, "fqdn": NAME}`` in JSON and ``Hostname: NAME`` / ``FQDN: NAME``
+    in text.
+    """
+    from fake_switches.arista.command_processor.default import DefaultCommandProcessor
+    from fake_switches.arista.eapi import JsonDisplay
+
+    if not _mark(DefaultCommandProcessor, "eapi-show-hostname"):
+        return
+    original = DefaultCommandProcessor.do_show
+
+    def do_show(self: Any, *args: str) -> None:
+        if args and len(args[0]) >= 4 and "hostname".startswith(args[0]):
+            name = self.switch_configuration.name
+            if isinstance(self.display, JsonDisplay):
+                self.display.display_object = {"hostname": name, "fqdn": name}
+            else:
+                self.write_line(f"Hostname: {name}")
+                self.write_line(f"FQDN:     {name}")
+            return
+        original(self, *args)
+
+    DefaultCommandProcessor.do_show = do_show
+
+
 def patch_eapi_show_running_config() -> None:
     """Fix: plain ``show running-config`` (no argument) fails on the Arista model.
 
@@ -192,6 +223,7 @@ def patch_eapi_show_running_config() -> None:
 
 EAPI_PATCHES: dict[str, Callable[[], None]] = {
     "eapi-show-version": patch_eapi_show_version,
+    "eapi-show-hostname": patch_eapi_show_hostname,
     "eapi-show-running-config": patch_eapi_show_running_config,
     "eapi-errors": patch_eapi_errors,
 }

@@ -378,9 +378,10 @@ def test_eapi_peer_serves_pyeapi(eapi_farm: SwitchFarm) -> None:
     assert sw.platform == "arista_eos" and sw.name == "sw02" and sw.eapi_port and sw.eapi_port != sw.port
     node = _eapi_node(sw)
     version = node.enable(["show version"])[0]["result"]
-    assert (version["modelName"], version["version"]) == ("vEOS", "4.20.8M")
+    assert (version["modelName"], version["version"]) == ("vEOS", "4.23.0F")
     text = node.run_commands(["show version"], encoding="text")[0]["output"]
-    assert text.startswith("Arista vEOS\n") and "Software image version: 4.20.8M" in text
+    assert text.startswith("Arista vEOS\n") and "Software image version: 4.23.0F" in text
+    assert node.enable(["show hostname"])[0]["result"] == {"hostname": "sw02", "fqdn": "sw02", "sourceDetail": ""}
     assert node.enable(["show vlan"])[0]["result"]["vlans"]["1"]["name"] == "default"
     node.config(["vlan 42", "name from-pyeapi"])
     assert "vlan 42\n   name from-pyeapi" in node.running_config
@@ -410,12 +411,12 @@ def test_eapi_patches_can_be_switched_off() -> None:
     """Upstream: no ``show version`` (HTTP 500, pyeapi "unable to connect"), unknown commands answer {}."""
     import pyeapi
 
-    patches = ["eapi-show-version", "eapi-show-running-config", "eapi-errors"]
+    patches = ["eapi-show-version", "eapi-show-hostname", "eapi-show-running-config", "eapi-errors"]
     farm = start_switches(1, eapi=True, disable_patches=patches)
     try:
         assert not set(patches) & set(farm.patches)
         node = _eapi_node(farm.switches[0])
-        for command in ("show version", "show running-config"):
+        for command in ("show version", "show hostname", "show running-config"):
             with pytest.raises(pyeapi.eapilib.ConnectionError, match="unable to connect to eAPI"):
                 node.run_commands([command], encoding="text")
         assert node.enable(["bogus"])[0]["result"] == {"sourceDetail": ""}

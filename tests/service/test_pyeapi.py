@@ -58,7 +58,7 @@ def test_show_commands_answer_data_unless_text_is_asked(tetherd: Tetherd, eapi_s
     structured = client.run(request(eapi(switch), ["show version", "show vlan"]))
     assert structured.ok, structured
     version, vlans = structured.results
-    assert data(version)["modelName"] == "vEOS" and data(version)["version"] == "4.20.8M"
+    assert data(version)["modelName"] == "vEOS" and data(version)["version"] == "4.23.0F"
     assert data(vlans)["vlans"]["1"]["name"] == "default"
     assert json.loads(version.output)["modelName"] == "vEOS"  # the text form of the data
     explicit = client.run(request(eapi(switch), ["show version"], encoding="json"))
