@@ -107,3 +107,21 @@ def test_napalm_config_check_mode_shows_the_diff_and_commits_nothing(
     assert committed.returncode == 0, committed.output[-3000:] + committed.stderr[-3000:]
     result = committed.task_results("candidate")["mockdev"]
     assert result["changed"] and result["committed"] and result["session"]["session_reused"]
+
+
+CLI_PLAY = """- hosts: all
+  gather_facts: false
+  tasks:
+    - name: show
+      tether.fleet.cli_command:
+        commands: [show version]
+        driver: napalm
+      register: shown
+"""
+
+
+def test_cli_command_with_driver_napalm_uses_the_same_inventory(ansible: Ansible, switches: Any) -> None:
+    run = ansible.playbook(CLI_PLAY, inventory(switches.switches[6:7]))
+    assert run.returncode == 0, run.output[-3000:] + run.stderr[-3000:]
+    (result,) = run.task_results("show").values()
+    assert "Cisco IOS Software" in result["stdout"][0]

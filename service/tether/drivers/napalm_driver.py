@@ -42,6 +42,16 @@ from .contract import (
 
 T = TypeVar("T")
 
+# netmiko device_types an inventory resolves to (ansible_network_os: cisco.ios.ios -> cisco_ios), so
+# cli_command with driver napalm works from the same inventory; napalm's own names are used as they are.
+PLATFORM_ALIASES = {
+    "cisco_ios": "ios",
+    "cisco_xe": "ios",
+    "arista_eos": "eos",
+    "juniper_junos": "junos",
+    "cisco_nxos": "nxos_ssh",
+    "cisco_xr": "iosxr",
+}
 PLATFORMS = frozenset({"ios", "eos", "junos", "nxos", "nxos_ssh", "iosxr", "iosxr_netconf", "mock"})
 # napalm implements commit_config(revert_in=...) for these (the others raise NotImplementedError).
 CONFIRM_PLATFORMS = frozenset({"ios", "eos", "junos", "iosxr_netconf", "mock"})
@@ -109,6 +119,10 @@ def _errors() -> tuple[list[tuple[type[BaseException], Callable[[str], DriverErr
     return table, napalm_errors.NapalmException
 
 
+def napalm_platform(spec: ConnectionSpec) -> str:
+    return PLATFORM_ALIASES.get(spec.platform, spec.platform)
+
+
 class NapalmDriver(Driver, Commands, Getters, RunningConfig, ConfigCandidate):
     meta = DriverMeta(
         name="napalm",
@@ -129,16 +143,17 @@ class NapalmDriver(Driver, Commands, Getters, RunningConfig, ConfigCandidate):
     @classmethod
     def validate(cls, spec: ConnectionSpec) -> None:
         super().validate(spec)
-        if spec.platform not in PLATFORMS:
+        if napalm_platform(spec) not in PLATFORMS:
             raise InvalidRequest(
-                f"connection.platform must be a napalm driver name ({', '.join(sorted(PLATFORMS))}): "
+                f"connection.platform must be a napalm driver name ({', '.join(sorted(PLATFORMS))}) "
+                f"or a netmiko name of one ({', '.join(sorted(PLATFORM_ALIASES))}): "
                 f"{quote(spec.platform)}"
             )
         if spec.private_key:
             raise InvalidRequest("the napalm driver takes connection.private_key_file, not an inline private_key")
         if spec.private_key_file:
             _ssh_policy.allowed_key_file(spec.private_key_file)
-        _napalm_options.vetted(spec.platform, spec.options)
+        _napalm_options.vetted(napalm_platform(spec), spec.options)
 
     @classmethod
     def check_getter(cls, name: str, arguments: Mapping[str, Any], where: str = "getter") -> None:
@@ -147,7 +162,7 @@ class NapalmDriver(Driver, Commands, Getters, RunningConfig, ConfigCandidate):
 
     @classmethod
     def capabilities_for(cls, spec: ConnectionSpec) -> frozenset[Capability]:
-        return cls.platform_capabilities().get(spec.platform, cls.meta.capabilities)
+        return cls.platform_capabilities().get(napalm_platform(spec), cls.meta.capabilities)
 
     @classmethod
     def platform_capabilities(cls) -> Mapping[str, frozenset[Capability]]:
@@ -156,16 +171,17 @@ class NapalmDriver(Driver, Commands, Getters, RunningConfig, ConfigCandidate):
 
     def _optional_args(self) -> dict[str, Any]:
         spec = self.spec
-        args = _napalm_options.vetted(spec.platform, spec.options)
+        platform = napalm_platform(spec)
+        args = _napalm_options.vetted(platform, spec.options)
         if spec.secret:
             args["secret"] = str(spec.secret)
         if spec.private_key_file:
             args["key_file"] = _ssh_policy.allowed_key_file(spec.private_key_file)
             args["use_keys"] = True
         # 22 is the contract's default: an API platform then keeps its own (eAPI 443, NETCONF 830).
-        if spec.platform != "mock" and not (spec.platform in _API_PLATFORMS and spec.port == self.meta.default_port):
+        if platform != "mock" and not (platform in _API_PLATFORMS and spec.port == self.meta.default_port):
             args["port"] = spec.port
-        if spec.platform in ("ios", "nxos_ssh", "iosxr"):
+        if platform in ("ios", "nxos_ssh", "iosxr"):
             args.setdefault("conn_timeout", spec.connect_timeout)
             args.setdefault("allow_agent", False)  # the service's agent is never offered
             args.setdefault("use_keys", bool(spec.private_key_file))
@@ -177,7 +193,7 @@ class NapalmDriver(Driver, Commands, Getters, RunningConfig, ConfigCandidate):
 
         spec = self.spec
         try:
-            device_class = get_network_driver(spec.platform)
+            device_class = get_network_driver(napalm_platform(spec))
             device = device_class(
                 hostname=spec.host,
                 username=spec.username,
@@ -186,7 +202,7 @@ class NapalmDriver(Driver, Commands, Getters, RunningConfig, ConfigCandidate):
                 optional_args=self._optional_args(),
             )
         except Exception as exc:  # noqa: BLE001 - napalm's constructors raise anything
-            raise InvalidRequest(f"napalm {spec.platform}: {type(exc).__name__}: {exc}") from None
+            raise InvalidRequest(f"napalm {napalm_platform(spec)}: {type(exc).__name__}: {exc}") from None
         try:
             device.open()
         except Exception as exc:  # noqa: BLE001
@@ -194,7 +210,7 @@ class NapalmDriver(Driver, Commands, Getters, RunningConfig, ConfigCandidate):
             if isinstance(failure, SessionLost | CommandFailed):  # not Unsupported: a version napalm refuses
                 failure = ConnectFailed(f"{spec.target}: {failure}")
             raise failure from None
-        if spec.platform in _napalm_fastpath.FAST_PLATFORMS and spec.options.get("fast_cli", True):
+        if napalm_platform(spec) in _napalm_fastpath.FAST_PLATFORMS and spec.options.get("fast_cli", True):
             try:
                 _napalm_fastpath.install(device, FAST_READ_TIMEOUT)
             except Exception as exc:  # noqa: BLE001 - find_prompt failing means the session is not usable
@@ -213,7 +229,7 @@ class NapalmDriver(Driver, Commands, Getters, RunningConfig, ConfigCandidate):
         message = f"napalm {what}: {type(exc).__name__}: {exc}".strip().rstrip(":")
         if type(exc).__name__ == "UnsupportedVersion":  # its argument is a version object with no str()
             version = getattr(exc.args[0], "version", exc.args[0]) if exc.args else "unknown"
-            message = f"napalm {self.spec.platform} does not support this device's software version {version}"
+            message = f"napalm {napalm_platform(self.spec)} does not support this device's software version {version}"
         for kind, make in table:
             if isinstance(exc, kind):
                 return make(message)
