@@ -314,3 +314,42 @@ def test_candidate_fields_are_checked_against_the_action(mock_tetherd: Tetherd, 
         with pytest.raises(TetherError) as caught:
             client.run(request(mock.connection(), candidate=candidate))
         assert caught.value.code == "INVALID_ARGUMENT" and expected in caught.value.message, caught.value.message
+
+
+def test_bulk_runs_getters_and_candidates_per_target(mock_tetherd: Tetherd, tmp_path: Path) -> None:
+    devices = [MockDevice(tmp_path / "napalm-mock" / name) for name in ("r1", "r2")]
+    for index, device in enumerate(devices):
+        device.answer("get_facts", 1, {"hostname": f"r{index + 1}"})
+        device.answer("load_merge_candidate", 1, {})
+        device.answer("compare_config", 1, {"diff": f"+hostname r{index + 1}"})
+        device.answer("discard_config", 1, {})
+    request = pb.BulkRequest(
+        driver="napalm",
+        defaults=pb.Connection(platform="mock", username="u", password="p"),
+        operation=pb.Operation(getters=[getter("get_facts")], candidate=pb.ConfigCandidate(config="x")),
+    )
+    for index, device in enumerate(devices):
+        target = request.targets.add(name=f"r{index + 1}", connection=pb.Connection(host=f"r{index + 1}.invalid"))
+        target.connection.options.update({"path": str(device.folder)})
+    finished = [e.finished for e in mock_tetherd.client().bulk(request) if e.HasField("finished")]
+    by_name = {result.target: result for result in finished}
+    assert sorted(by_name) == ["r1", "r2"] and all(r.ok for r in finished), finished
+    for name, result in by_name.items():
+        assert data(result.getters[0])["hostname"] == name
+        assert result.candidate.diff == f"+hostname {name}" and result.candidate.discarded
+
+
+def test_a_template_loop_bomb_costs_one_worker_and_the_next_render_works(
+    mock_tetherd: Tetherd, mock: MockDevice
+) -> None:
+    client = mock_tetherd.client()
+    bomb = pb.ConfigCandidate(template="{% for a in range(99999) %}{% for b in range(99999) %}{% endfor %}{% endfor %}")
+    with pytest.raises(TetherError) as caught:
+        client.run(request(mock.connection(), candidate=bomb))
+    assert caught.value.code == "INVALID_ARGUMENT" and "its worker was stopped" in caught.value.message
+    mock.answer("load_merge_candidate", 1, {})
+    mock.answer("compare_config", 1, {"diff": "+hostname ok"})
+    mock.answer("discard_config", 1, {})
+    fine = pb.ConfigCandidate(template="hostname {{ name }}")
+    fine.variables.update({"name": "ok"})
+    assert client.run(request(mock.connection(), candidate=fine)).candidate.diff == "+hostname ok"
