@@ -353,3 +353,21 @@ def test_a_template_loop_bomb_costs_one_worker_and_the_next_render_works(
     fine = pb.ConfigCandidate(template="hostname {{ name }}")
     fine.variables.update({"name": "ok"})
     assert client.run(request(mock.connection(), candidate=fine)).candidate.diff == "+hostname ok"
+
+
+def test_napalm_ssh_sessions_follow_the_host_key_policy(
+    tetherd_factory: Callable[..., Tetherd], switches: Any, tmp_path: Path
+) -> None:
+    switch = switches.switches[7]
+    known_hosts = tmp_path / "known_hosts"
+    known_hosts.write_text("")
+    strict = tetherd_factory(
+        env={"TETHER_HOST_KEY_POLICY": "strict", "TETHER_KNOWN_HOSTS": str(known_hosts)}, name="strict"
+    )
+    with pytest.raises(TetherError) as caught:
+        strict.client().run(request(ios(switch), getters=[getter("get_facts")]))
+    assert caught.value.code == "PERMISSION_DENIED" and "host_key_policy strict" in caught.value.message
+    accepting = tetherd_factory(name="accept-new")  # the default policy: an unknown key is recorded
+    assert accepting.client().run(request(ios(switch), getters=[getter("get_facts")])).ok
+    recorded = (accepting.state_dir / "known_hosts").read_text()
+    assert f"[{switch.host}]:{switch.port}" in recorded or switch.host in recorded

@@ -1,4 +1,11 @@
-"""tether's netmiko read path under napalm's SSH platforms (``ios``, ``nxos_ssh``).
+"""tether's SSH policy and netmiko read path under napalm's SSH platforms (``ios``, ``nxos_ssh``).
+
+napalm opens its netmiko connection itself (``NetworkDriver._netmiko_open``), so without
+help it would take netmiko's host-key defaults (any key accepted) whatever the operator's
+``host_key_policy``. :func:`open_with_policy` replaces that method on the device object:
+the connection is built unconnected, given the same policy as the netmiko driver's
+(``_ssh_policy.apply``: known_hosts, strict / accept-new / off, never the service's own
+keys or agent), then logged in.
 
 napalm runs every getter command through netmiko's ``send_command``, which polls the
 channel on 25 ms sleeps and verifies the command echo first: ~90 ms per command on
@@ -16,6 +23,44 @@ import types
 from typing import Any
 
 FAST_PLATFORMS = frozenset({"ios", "nxos_ssh"})
+
+
+def open_with_policy(device: Any, spec: Any, fast: bool) -> None:
+    """Make ``device.open()`` build its netmiko connection under tether's SSH policy."""
+    from napalm.base import exceptions as napalm_errors  # type: ignore[import-untyped]
+    from netmiko import ConnectHandler
+    from netmiko.exceptions import NetmikoAuthenticationException, NetmikoTimeoutException
+
+    from . import _netmiko_fastpath as fastpath
+    from . import _ssh_policy
+
+    def netmiko_open(self: Any, device_type: str, netmiko_optional_args: dict[str, Any] | None = None) -> Any:
+        arguments = dict(netmiko_optional_args or {})
+        conn = ConnectHandler(
+            device_type=device_type,
+            host=self.hostname,
+            username=self.username,
+            password=self.password,
+            timeout=self.timeout,
+            auto_connect=False,
+            **arguments,
+        )
+        _ssh_policy.apply(conn, spec)
+        self._netmiko_device = conn
+        try:
+            fastpath.open_session(conn, fast=fast)
+        except NetmikoAuthenticationException as exc:
+            raise napalm_errors.ConnectAuthError(f"{spec.username}@{spec.target}: authentication failed") from exc
+        except NetmikoTimeoutException as exc:
+            refused = _ssh_policy.host_key_failure(spec, exc)
+            if refused is not None:
+                raise refused from exc
+            raise napalm_errors.ConnectionException(f"cannot connect to {spec.target}") from exc
+        if not getattr(self, "force_no_enable", False):
+            conn.enable()
+        return conn
+
+    device._netmiko_open = types.MethodType(netmiko_open, device)
 
 
 def install(device: Any, read_timeout: float) -> bool:

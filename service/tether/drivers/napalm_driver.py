@@ -185,7 +185,6 @@ class NapalmDriver(Driver, Commands, Getters, RunningConfig, ConfigCandidate):
             args.setdefault("conn_timeout", spec.connect_timeout)
             args.setdefault("allow_agent", False)  # the service's agent is never offered
             args.setdefault("use_keys", bool(spec.private_key_file))
-            args.setdefault("ssh_config_file", None)
         return args
 
     def open(self) -> None:
@@ -203,6 +202,9 @@ class NapalmDriver(Driver, Commands, Getters, RunningConfig, ConfigCandidate):
             )
         except Exception as exc:  # noqa: BLE001 - napalm's constructors raise anything
             raise InvalidRequest(f"napalm {napalm_platform(spec)}: {type(exc).__name__}: {exc}") from None
+        fast = bool(spec.options.get("fast_cli", True))
+        if napalm_platform(spec) in _napalm_fastpath.FAST_PLATFORMS:
+            _napalm_fastpath.open_with_policy(device, spec, fast)
         try:
             device.open()
         except Exception as exc:  # noqa: BLE001
@@ -210,7 +212,7 @@ class NapalmDriver(Driver, Commands, Getters, RunningConfig, ConfigCandidate):
             if isinstance(failure, SessionLost | CommandFailed):  # not Unsupported: a version napalm refuses
                 failure = ConnectFailed(f"{spec.target}: {failure}")
             raise failure from None
-        if napalm_platform(spec) in _napalm_fastpath.FAST_PLATFORMS and spec.options.get("fast_cli", True):
+        if napalm_platform(spec) in _napalm_fastpath.FAST_PLATFORMS and fast:
             try:
                 _napalm_fastpath.install(device, FAST_READ_TIMEOUT)
             except Exception as exc:  # noqa: BLE001 - find_prompt failing means the session is not usable
