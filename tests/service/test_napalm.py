@@ -12,6 +12,8 @@ fails inside napalm (UnboundLocalError on the simulator's ``show processes memor
 from __future__ import annotations
 
 import json
+import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from typing import Any
 import pytest
 from google.protobuf import json_format
 
-from tests.harness import Tetherd
+from tests.harness import Tetherd, wait_until
 from tether.client import TetherError
 from tether.v1 import messages as pb
 
@@ -33,6 +35,14 @@ def ios(switch: Any) -> pb.Connection:
         password=switch.password,
         secret=switch.enable_password,
     )
+
+
+def socket_answers(switch: Any) -> bool:
+    try:
+        socket.create_connection((switch.host, switch.port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
 
 
 def request(connection: pb.Connection, driver: str = "napalm", **operation: Any) -> pb.ExecuteRequest:
@@ -371,3 +381,15 @@ def test_napalm_ssh_sessions_follow_the_host_key_policy(
     assert accepting.client().run(request(ios(switch), getters=[getter("get_facts")])).ok
     recorded = (accepting.state_dir / "known_hosts").read_text()
     assert f"[{switch.host}]:{switch.port}" in recorded or switch.host in recorded
+
+
+def test_a_warm_napalm_session_whose_device_restarted_is_replaced_unnoticed(tetherd: Tetherd, own_switch: Any) -> None:
+    switch = own_switch.switches[0]
+    client = tetherd.client()
+    assert client.run(request(ios(switch), getters=[getter("get_facts")])).ok
+    own_switch.restart()
+    wait_until(lambda: socket_answers(switch), timeout=30, what="the restarted switch")
+    time.sleep(0.5)  # the old session's transport notices the closed socket
+    again = client.run(request(ios(switch), getters=[getter("get_facts")]))
+    assert again.ok and data(again.getters[0])["vendor"] == "Cisco"
+    assert tetherd.counters()["connections_opened"] == 2

@@ -37,6 +37,7 @@ from .contract import (
     DriverMeta,
     InvalidRequest,
     SessionLost,
+    SessionLostBeforeSend,
     Unsupported,
 )
 
@@ -241,10 +242,20 @@ class NapalmDriver(Driver, Commands, Getters, RunningConfig, ConfigCandidate):
             return CommandFailed(message)
         return CommandFailed(message)  # a library error under napalm (netmiko, pyeapi, ...): this call failed
 
+    def _ready_to_send(self, device: Any) -> None:
+        """A napalm SSH session whose device closed it since the last call (a restart) is found dead
+        here, before anything is sent, so the service can replace it without the caller noticing."""
+        channel = getattr(getattr(device, "device", None), "remote_conn", None)
+        transport = channel.get_transport() if hasattr(channel, "get_transport") else None
+        closed = getattr(channel, "closed", False) or getattr(channel, "eof_received", False)
+        if closed or (transport is not None and not transport.is_active()):
+            raise SessionLostBeforeSend(f"{self.spec.target}: the session was closed by the device before sending")
+
     def _call(self, what: str, call: Callable[[Any], T]) -> T:
         device = self.device
         if device is None:
             raise SessionLost("napalm session is closed")
+        self._ready_to_send(device)
         try:
             return call(device)
         except Exception as exc:  # noqa: BLE001 - every napalm error becomes a contract error
