@@ -245,7 +245,7 @@ class NapalmDriver(Driver, Commands, Getters, RunningConfig, ConfigCandidate):
     def _ready_to_send(self, device: Any) -> None:
         """A napalm SSH session whose device closed it since the last call (a restart) is found dead
         here, before anything is sent, so the service can replace it without the caller noticing."""
-        channel = getattr(getattr(device, "device", None), "remote_conn", None)
+        channel: Any = getattr(getattr(device, "device", None), "remote_conn", None)
         transport = channel.get_transport() if hasattr(channel, "get_transport") else None
         closed = getattr(channel, "closed", False) or getattr(channel, "eof_received", False)
         if closed or (transport is not None and not transport.is_active()):
