@@ -393,3 +393,15 @@ def test_a_warm_napalm_session_whose_device_restarted_is_replaced_unnoticed(teth
     again = client.run(request(ios(switch), getters=[getter("get_facts")]))
     assert again.ok and data(again.getters[0])["vendor"] == "Cisco"
     assert tetherd.counters()["connections_opened"] == 2
+
+
+def test_napalm_is_published_with_its_getters_and_per_platform_capabilities(tetherd: Tetherd) -> None:
+    info = tetherd.client().info()
+    assert "napalm" in info.drivers
+    (napalm,) = [d for d in info.driver_info if d.name == "napalm"]
+    assert not napalm.load_error
+    assert {"commands", "getters", "running_config", "config_candidate"} <= set(napalm.capabilities)
+    assert "commit_confirm" not in napalm.capabilities
+    assert {"get_facts", "get_vlans", "get_config", "get_route_to"} <= set(napalm.getters)
+    assert "commit_confirm" in napalm.platform_capabilities["ios"].capabilities
+    assert "nxos_ssh" not in napalm.platform_capabilities
