@@ -405,3 +405,14 @@ def test_napalm_is_published_with_its_getters_and_per_platform_capabilities(teth
     assert {"get_facts", "get_vlans", "get_config", "get_route_to"} <= set(napalm.getters)
     assert "commit_confirm" in napalm.platform_capabilities["ios"].capabilities
     assert "nxos_ssh" not in napalm.platform_capabilities
+
+
+def test_napalm_platform_names_pick_their_config_secret_family() -> None:
+    from tether.drivers.contract import ConnectionSpec
+    from tether.redaction import Redactor
+
+    junos = Redactor.for_specs([ConnectionSpec(host="r", port=830, platform="junos")])
+    masked = junos('set system root-authentication encrypted-password "$6$salt$hash"')
+    assert "$6$salt$hash" not in masked
+    ios_masked = Redactor.for_specs([ConnectionSpec(host="s", port=22, platform="ios")])("enable secret 5 $1$abc")
+    assert "$1$abc" not in ios_masked
