@@ -125,3 +125,38 @@ def test_cli_command_with_driver_napalm_uses_the_same_inventory(ansible: Ansible
     assert run.returncode == 0, run.output[-3000:] + run.stderr[-3000:]
     (result,) = run.task_results("show").values()
     assert "Cisco IOS Software" in result["stdout"][0]
+
+
+CLI_CONFIG_PLAY = """- hosts: all
+  gather_facts: false
+  tasks:
+    - name: configure
+      tether.fleet.cli_config:
+        lines: [ntp server 10.0.0.1, ntp server 10.0.0.2]
+        driver: napalm
+        driver_options:
+          path: "{{ mock_path }}"
+      register: configured
+"""
+
+
+def test_cli_config_with_driver_napalm_sends_only_missing_lines(
+    ansible: Ansible, tetherd_factory: Callable[..., Tetherd], tmp_path: Path
+) -> None:
+    allowed = tmp_path / "mock-device"
+    allowed.mkdir()
+    answer(allowed, "get_config", 1, {"running": "hostname r1\nntp server 10.0.0.1\n", "startup": "", "candidate": ""})
+    answer(allowed, "load_merge_candidate", 1, {})
+    answer(allowed, "compare_config", 1, {"diff": "+ntp server 10.0.0.2"})
+    answer(allowed, "commit_config", 1, {})
+    hosts = {
+        "all": {
+            "hosts": {"mockdev": {"ansible_host": "mock.invalid", "ansible_user": "u", "ansible_password": "p"}},
+            "vars": {"ansible_network_os": "mock", "mock_path": str(allowed)},
+        }
+    }
+    tetherd = tetherd_factory(env={"TETHER_NAPALM_MOCK_DIRS": str(tmp_path)})
+    run = ansible.playbook(CLI_CONFIG_PLAY, hosts, TETHER_ENDPOINT=tetherd.endpoint)
+    assert run.returncode == 0, run.output[-3000:] + run.stderr[-3000:]
+    result = run.task_results("configure")["mockdev"]
+    assert result["changed"] and result["commands"] == ["ntp server 10.0.0.2"]

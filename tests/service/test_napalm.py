@@ -416,3 +416,22 @@ def test_napalm_platform_names_pick_their_config_secret_family() -> None:
     assert "$6$salt$hash" not in masked
     ios_masked = Redactor.for_specs([ConnectionSpec(host="s", port=22, platform="ios")])("enable secret 5 $1$abc")
     assert "$1$abc" not in ios_masked
+
+
+def test_config_lines_through_napalm_merge_and_commit_as_one_candidate(mock_tetherd: Tetherd, mock: MockDevice) -> None:
+    client = mock_tetherd.client()
+    mock.answer("load_merge_candidate", 1, {})
+    mock.answer("compare_config", 1, {"diff": "+ntp server 10.0.0.1"})
+    mock.answer("commit_config", 1, {})
+    response = client.run(request(mock.connection(), config=["ntp server 10.0.0.1"]))
+    assert response.ok and response.config.changed
+    assert response.results[0].output == "+ntp server 10.0.0.1"
+    mock.answer("load_merge_candidate", 2, {})
+    mock.fail("compare_config", 2, "napalm.base.exceptions.MergeConfigException", "bad line")
+    failed = client.run(request(mock.connection(), config=["bogus"]))
+    assert not failed.ok and "MergeConfigException: bad line" in failed.results[0].error
+    # The failed merge discarded its candidate (discard_config call 1, whose answer is missing):
+    # the next discard is napalm's second call.
+    mock.answer("discard_config", 2, {})
+    discard = pb.ConfigCandidate(action=pb.CANDIDATE_ACTION_DISCARD)
+    assert client.run(request(mock.connection(), candidate=discard)).candidate.discarded

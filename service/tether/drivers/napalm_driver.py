@@ -18,12 +18,12 @@ import contextlib
 import inspect
 import json
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from ..limits import quote
 from . import _napalm_fastpath, _napalm_options, _ssh_policy
-from .capabilities import Commands, ConfigCandidate, Getters, RunningConfig
+from .capabilities import Commands, ConfigCandidate, ConfigLines, Getters, RunningConfig
 from .contract import (
     AuthFailed,
     Capability,
@@ -124,13 +124,19 @@ def napalm_platform(spec: ConnectionSpec) -> str:
     return PLATFORM_ALIASES.get(spec.platform, spec.platform)
 
 
-class NapalmDriver(Driver, Commands, Getters, RunningConfig, ConfigCandidate):
+class NapalmDriver(Driver, Commands, ConfigLines, Getters, RunningConfig, ConfigCandidate):
     meta = DriverMeta(
         name="napalm",
         version="2.0",
         description="napalm: getters, configuration candidates and CLI through one warm napalm device",
         capabilities=frozenset(
-            {Capability.COMMANDS, Capability.GETTERS, Capability.RUNNING_CONFIG, Capability.CONFIG_CANDIDATE}
+            {
+                Capability.COMMANDS,
+                Capability.CONFIG,
+                Capability.GETTERS,
+                Capability.RUNNING_CONFIG,
+                Capability.CONFIG_CANDIDATE,
+            }
         ),
         getters=frozenset(GETTER_SIGNATURES),
     )
@@ -266,6 +272,24 @@ class NapalmDriver(Driver, Commands, Getters, RunningConfig, ConfigCandidate):
         answers = self._call("cli", lambda d: d.cli([command]))
         answer = answers.get(command, "") if isinstance(answers, dict) else answers
         return answer if isinstance(answer, str) else json.dumps(answer, indent=2, sort_keys=True, default=str)
+
+    # Configuration lines (cli_config with driver napalm): one merge candidate, committed when it
+    # changes something; the device takes all of the lines or none. Answers the candidate's diff.
+    def run_config(self, lines: Sequence[str], options: CommandOptions) -> str:
+        try:
+            self.load_candidate("\n".join(lines) + "\n", replace=False)
+            diff = self.compare_candidate()
+            if diff.strip():
+                self.commit_candidate()
+            else:
+                self.discard_candidate()
+        except SessionLost:
+            raise
+        except DriverError:
+            with contextlib.suppress(DriverError):
+                self.discard_candidate()
+            raise
+        return diff
 
     # Getters
     def get(self, name: str, arguments: Mapping[str, Any]) -> Any:
