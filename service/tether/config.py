@@ -101,6 +101,8 @@ class Settings:
     max_event_watchers: int = 1_000
     # A client's verify: false (pyeapi over HTTPS) is honoured only when true (drivers/_tls_policy.py).
     allow_unverified_tls: bool = False
+    # Directories napalm's "mock" platform may read canned answers from (tests); empty: mock refused.
+    napalm_mock_dirs: list[str] = dataclasses.field(default_factory=list)  # env: colon-separated
 
     @property
     def is_unix(self) -> bool:

@@ -201,6 +201,30 @@ def pyeapi_switch(peers: Peers) -> Target:
     )
 
 
+def napalm_ios(peers: Peers) -> Target:
+    switch = peers.fixture("switches").switches[_SWITCH_INDEX + 1]
+    return Target(
+        driver="napalm",
+        connection={
+            "host": switch.host,
+            "port": switch.port,
+            "platform": "ios",
+            "username": switch.username,
+            "password": switch.password,
+            "secret": switch.enable_password,
+        },
+        command="show version",
+        output_contains="Cisco IOS",
+        failing=FailingCommand("frobnicate now"),
+        config_lines=("interface FastEthernet0/12", " description tether-conformance"),
+        config_marker="description tether-conformance",
+        getter=("get_facts", {}),
+        candidate="hostname tether-conformance-candidate",
+        wrong_credentials={"password": "not-the-conformance-password"},
+        unreachable={"port": free_port(), "connect_timeout": 5},
+    )
+
+
 def _unknown_private_key() -> str:
     """A valid key the server never authorised."""
     import io
@@ -220,4 +244,5 @@ PEERS: Mapping[str, Mapping[str, TargetEntry]] = {
         "linux": TargetEntry("linux", netmiko_linux),
     },
     "pyeapi": {"eos": TargetEntry("", pyeapi_switch)},
+    "napalm": {"ios": TargetEntry("ios", napalm_ios)},
 }

@@ -130,6 +130,7 @@ def options(rng: random.Random, driver: str) -> Struct:
     known = {
         "null": ["delay", "hang", "fail_open"],
         "netmiko": ["fast_cli", "global_delay_factor", "auth_timeout", "probe_timeout", "error_pattern", "cmd_verify"],
+        "napalm": ["transport", "global_delay_factor", "path", "ssh_config_file", "key_file", "fast_cli"],
         "pyeapi": ["transport", "path", "ca_cert", "probe_command"],
     }.get(driver, [])
     for _ in range(rng.choice([0, 0, 1, 2, 3, 40])):
@@ -156,6 +157,9 @@ class Case:
 def connection(rng: random.Random, driver: str, dead_port: int) -> tuple[pb.Connection, bool]:
     if driver == "netmiko":
         message = pb.Connection(host="127.0.0.1", port=dead_port, platform="cisco_ios", username="u", password="p")
+    elif driver == "napalm":
+        platform = rng.choice(["ios", "mock", "eos", "junos", "cisco_ios"])
+        message = pb.Connection(host="127.0.0.1", port=dead_port, platform=platform, username="u", password="p")
     elif driver == "pyeapi":
         message = pb.Connection(host="127.0.0.1", port=dead_port, username="u", password="p")
     else:
@@ -172,7 +176,7 @@ def connection(rng: random.Random, driver: str, dead_port: int) -> tuple[pb.Conn
     if rng.random() < 0.4:
         message.options.CopyFrom(options(rng, driver))
     fail_open = message.options.fields["fail_open"].bool_value if "fail_open" in message.options.fields else False
-    return message, driver in ("netmiko", "pyeapi") or fail_open
+    return message, driver in ("netmiko", "napalm", "pyeapi") or fail_open
 
 
 def api_call(rng: random.Random) -> Value:
@@ -205,6 +209,10 @@ def operation(rng: random.Random) -> pb.Operation:
     message.save = rng.random() < 0.05
     message.stop_on_error = rng.random() < 0.3
     message.diff = rng.random() < 0.1
+    if rng.random() < 0.15:
+        getter_calls(rng, message)
+    if rng.random() < 0.15:
+        candidate(rng, message.candidate)
     if rng.random() < 0.2:
         message.encoding = rng.choice(["", "text", "json", "xml", hostile_string(rng)])
     if rng.random() < 0.15:
@@ -212,12 +220,47 @@ def operation(rng: random.Random) -> pb.Operation:
     return message
 
 
+GETTER_NAMES = ["get_facts", "get_config", "get_route_to", "get_factz", "", "__class__", "../x"]
+# Small templates only: a render bomb costs a worker's whole timeout (another test's matter).
+TEMPLATES = [
+    "",
+    "{{ x }}",
+    "{% if %}",
+    "{{ ''.__class__ }}",
+    "{{ 'a' * 99999999 }}",
+    "{% for i in v %}{{i}}{% endfor %}",
+]
+
+
+def getter_calls(rng: random.Random, message: pb.Operation) -> None:
+    for _ in range(rng.choice([1, 2, 65])):
+        call = message.getters.add(name=rng.choice([*GETTER_NAMES, hostile_string(rng)[:300]]))
+        if rng.random() < 0.5:
+            name = rng.choice(["retrieve", "full", "destination", "longer", hostile_string(rng)[:200]])
+            call.arguments.update({name: option_value(rng)})
+
+
+def candidate(rng: random.Random, message: pb.ConfigCandidate) -> None:
+    message.action = rng.choice([*ENUMS, 1, 2, 3, 4, 5])  # type: ignore[assignment]
+    if rng.random() < 0.6:
+        message.config = hostile_string(rng)
+    if rng.random() < 0.3:
+        message.template = rng.choice([*TEMPLATES, hostile_string(rng)])
+    if rng.random() < 0.3:
+        message.variables.update({hostile_string(rng)[:100]: option_value(rng) for _ in range(rng.randrange(3))})
+    message.replace = rng.random() < 0.3
+    if rng.random() < 0.3:
+        message.revert_in = rng.choice(NUMBERS)
+    if rng.random() < 0.2:
+        message.message = hostile_string(rng)
+
+
 def labels(rng: random.Random) -> dict[str, str]:
     return {hostile_string(rng)[:200]: hostile_string(rng)[:3000] for _ in range(rng.choice([0, 0, 1, 3, 70]))}
 
 
 def pick_driver(rng: random.Random) -> str:
-    return rng.choice(["null"] * 7 + ["netmiko", "pyeapi", "", hostile_string(rng)])
+    return rng.choice(["null"] * 7 + ["netmiko", "napalm", "pyeapi", "", hostile_string(rng)])
 
 
 def execute_case(rng: random.Random, dead_port: int) -> Case:

@@ -21,7 +21,7 @@ from ..core.executor import Executor
 from ..core.jobs import JobStore
 from ..core.memory import return_large_buffers_to_os
 from ..core.pool import PoolLimits, SessionPool
-from ..drivers import _ssh_policy, _tls_policy
+from ..drivers import _napalm_options, _ssh_policy, _tls_policy
 from ..drivers.registry import DriverRegistry
 from ..operations import parsing
 from ..operations.requests import Defaults
@@ -73,6 +73,7 @@ class Tetherd:
         self.settings = settings
         _ssh_policy.configure(_ssh_policy.SshPolicy.from_settings(settings))
         _tls_policy.configure(settings.allow_unverified_tls)
+        _napalm_options.configure_mock_dirs(settings.napalm_mock_dirs)
         redaction.keep_config_secrets(settings.keep_config_secrets)
         self.registry = registry or DriverRegistry()
         self.events = EventBus(settings.event_retention, settings.event_retention_seconds)

@@ -37,6 +37,13 @@ def _meta(outcome: Outcome[Any]) -> pb.ExecutionMeta:
     )
 
 
+def _typed_results(message: pb.ExecuteResponse | pb.TargetResult, result: OperationResult) -> None:
+    """Getter results and the candidate's outcome, beside the command results."""
+    message.getters.extend(result.getters)
+    if result.candidate is not None:
+        message.candidate.CopyFrom(result.candidate)
+
+
 class Executor:
     def __init__(
         self,
@@ -125,14 +132,17 @@ class Executor:
         target = job.record.results.add(target=spec.target, ok=ok, results=outcome.value.results, meta=meta)
         if outcome.value.config is not None:
             target.config.CopyFrom(outcome.value.config)
+        _typed_results(target, outcome.value)
         self.events.target_finished(job.record, target, 1, 1, 0 if ok else 1)
         state = pb.JOB_STATE_SUCCEEDED if ok else pb.JOB_STATE_FAILED
         if job.cancelled.is_set():
             state = pb.JOB_STATE_CANCELLED
         await self.store.complete(job, state, "" if ok else "one or more commands failed")
-        return pb.ExecuteResponse(
+        response = pb.ExecuteResponse(
             job_id=job.record.id, results=outcome.value.results, meta=meta, ok=ok, config=outcome.value.config
         )
+        _typed_results(response, outcome.value)
+        return response
 
     async def _transfer(
         self,
@@ -214,6 +224,7 @@ class Executor:
                         result.ok = outcome.value.ok
                         if outcome.value.config is not None:
                             result.config.CopyFrom(outcome.value.config)
+                        _typed_results(result, outcome.value)
                         if not result.ok:
                             result.error = "one or more commands failed"
                     except Exception as exc:  # noqa: BLE001 - one target's failure is its result

@@ -72,6 +72,7 @@ try:
     from netmiko.ssh_dispatcher import CLASS_MAPPER
 
     from ..security import safe_regex
+    from . import _cli_errors as cli_errors
     from . import _connect_errors as connect_errors
     from . import _netmiko_checks as netmiko_checks
     from . import _netmiko_fastpath as fastpath
@@ -100,18 +101,6 @@ _OWN: Mapping[str, type | tuple[type, ...]] = {
     "cmd_verify": bool,  # verify each command's echo (slower; default False)
     "probe_timeout": (int, float),
     "error_pattern": str,  # regex (multiline) marking a device error in output; "" turns detection off
-}
-# How devices say a command was wrong, by netmiko platform prefix.
-_IOS_LIKE_ERRORS = r"^\s*% ?(?:Invalid|Incomplete|Ambiguous|Unknown|Unrecognized|Bad|Error|Unable)\b.*$"
-_ERROR_PATTERNS: Mapping[str, str] = {
-    "cisco_": _IOS_LIKE_ERRORS,
-    "arista_": _IOS_LIKE_ERRORS,
-    "dell_": _IOS_LIKE_ERRORS,
-    "brocade_": _IOS_LIKE_ERRORS,
-    "ruckus_": _IOS_LIKE_ERRORS,
-    "hp_": _IOS_LIKE_ERRORS,
-    "extreme_": _IOS_LIKE_ERRORS,
-    "juniper": r"^\s*(?:error:|syntax error|unknown command).*$",
 }
 _RUNNING_CONFIG_COMMAND = "show running-config"
 _RUNNING_CONFIG_PLATFORMS = ("cisco_", "arista_", "dell_", "brocade_", "extreme_", "hp_", "ruckus_")
@@ -155,10 +144,8 @@ def _error_pattern(spec: ConnectionSpec) -> safe_regex.SafePattern | None:
     """What marks a device error in output (multiline), always matched in linear time (RE2)."""
     configured = spec.options.get("error_pattern")
     if configured is None:
-        configured = next((p for prefix, p in _ERROR_PATTERNS.items() if spec.platform.startswith(prefix)), "")
-    if not configured:
-        return None
-    return safe_regex.compile(str(configured), "netmiko option 'error_pattern'", multiline=True)
+        configured = cli_errors.default_pattern(spec.platform)
+    return cli_errors.compiled(str(configured), "netmiko option 'error_pattern'")
 
 
 _BASE_CAPABILITIES = frozenset(

@@ -17,7 +17,10 @@ from .contract import SUPPORTED_CONTRACTS, Driver
 ENTRY_POINT_GROUP = "tether.drivers"
 # Drivers shipped with tether are found even when the installed metadata predates them
 # (an editable install made before the driver existed); an entry point of the same name wins.
-BUILTIN_DRIVERS: Mapping[str, str] = {"pyeapi": "tether.drivers.pyeapi_driver:PyeapiDriver"}
+BUILTIN_DRIVERS: Mapping[str, str] = {
+    "napalm": "tether.drivers.napalm_driver:NapalmDriver",
+    "pyeapi": "tether.drivers.pyeapi_driver:PyeapiDriver",
+}
 
 
 def check_driver(name: str, driver: object) -> type[Driver]:

@@ -25,6 +25,7 @@ from ..v1 import messages as pb
 from .configdiff import missing_lines, predicted
 from .parsing import parse
 from .requests import OperationSpec, api_call_label
+from .typed_operations import run_candidate, run_getters
 
 T = TypeVar("T")
 
@@ -33,10 +34,13 @@ T = TypeVar("T")
 class OperationResult:
     results: list[pb.CommandResult] = field(default_factory=list)
     config: pb.ConfigChange | None = None
+    getters: list[pb.GetterResult] = field(default_factory=list)
+    candidate: pb.CandidateResult | None = None
 
     @property
     def ok(self) -> bool:
-        return all(r.status == pb.RESULT_STATUS_OK for r in self.results)
+        commands_ok = all(r.status == pb.RESULT_STATUS_OK for r in self.results)
+        return commands_ok and all(g.status == pb.RESULT_STATUS_OK for g in self.getters)
 
 
 class _Steps:
@@ -153,6 +157,8 @@ def run_operation(driver: Driver, op: OperationSpec, cancelled: threading.Event,
         steps.run("save", use(driver, SaveConfig).save_config)
     if op.api_calls:
         steps.run_api_calls(driver)
+    if op.candidate is not None and not cancelled.is_set():
+        outcome.candidate = run_candidate(driver, op.candidate, steps.device, redact)
     for command in op.commands:
         output = steps.run(command, functools.partial(use(driver, Commands).run_command, command, op.options))
         if output is not None and op.parse.kind:
@@ -164,4 +170,6 @@ def run_operation(driver: Driver, op: OperationSpec, cancelled: threading.Event,
                 steps.results[-1].status = pb.RESULT_STATUS_FAILED
                 steps.results[-1].error = f"parse: {exc}"
                 steps.failed = True
+    if op.getters and not cancelled.is_set():
+        outcome.getters = run_getters(driver, op.getters, steps.device, redact)
     return outcome

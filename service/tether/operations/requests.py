@@ -63,6 +63,7 @@ from ..security.redaction import REDACTED as REDACTED  # re-exported: callers im
 from ..security.redaction import Redactor as Redactor
 from ..v1 import messages as pb
 from .parsing import ParseSpec, check_template
+from .typed_operations import CandidateSpec, GetterSpec, candidate_spec, getter_specs
 
 __all__ = [
     "MAX_COMMANDS",
@@ -97,12 +98,17 @@ class OperationSpec:
     stop_on_error: bool = False
     config_mode: pb.ConfigMode.ValueType = pb.CONFIG_MODE_APPLY
     diff: bool = False
+    getters: tuple[GetterSpec, ...] = ()
+    candidate: CandidateSpec | None = None
     # eAPI requests: a command string or {"cmd": ..., "input": ...}; sent as one request.
     api_calls: tuple[str | Mapping[str, str], ...] = ()
 
     @property
     def lines(self) -> tuple[str, ...]:
-        return self.config + tuple(map(api_call_label, self.api_calls)) + self.commands
+        """What the job record lists: config lines, API calls, the candidate, commands, getters."""
+        candidate = (self.candidate.label,) if self.candidate else ()
+        api_calls = tuple(map(api_call_label, self.api_calls))
+        return self.config + api_calls + candidate + self.commands + tuple(f"getter {g.name}" for g in self.getters)
 
     @functools.cached_property
     def required(self) -> frozenset[Capability]:
@@ -116,6 +122,10 @@ class OperationSpec:
                 needed.add(Capability.RUNNING_CONFIG)
         if self.save and self.config_mode != pb.CONFIG_MODE_CHECK:
             needed.add(Capability.SAVE_CONFIG)
+        if self.getters:
+            needed.add(Capability.GETTERS)
+        if self.candidate:
+            needed.update(self.candidate.required)
         if self.api_calls:
             needed.add(Capability.API_CALLS)
         if self.options.encoding == "json":
@@ -285,8 +295,12 @@ def merge_connection(defaults: pb.Connection, override: pb.Connection) -> pb.Con
 def operation_spec(message: pb.Operation, defaults: Defaults) -> OperationSpec:
     commands = tuple(message.commands)
     config = tuple(message.config)
-    if not commands and not config and not message.save and not message.api_calls:
-        raise InvalidRequest("operation needs commands or config lines (or api_calls)", "operation.commands")
+    getters = getter_specs(message.getters)
+    wanted = commands or config or message.save or message.api_calls or getters or message.HasField("candidate")
+    if not wanted:
+        raise InvalidRequest(
+            "operation needs commands or config lines (or api_calls, getters, or a candidate)", "operation.commands"
+        )
     count = len(commands) + len(config) + len(message.api_calls)
     if count > MAX_COMMANDS:
         raise InvalidRequest(f"operation has {count} lines and API calls; at most {MAX_COMMANDS}", "operation.commands")
@@ -310,6 +324,7 @@ def operation_spec(message: pb.Operation, defaults: Defaults) -> OperationSpec:
     check_length("operation.parse.template", message.parse.template, MAX_TEMPLATE_LENGTH)
     parse = ParseSpec(kind=kind, template=message.parse.template)
     check_template(parse)
+    candidate = candidate_spec(message.candidate) if message.HasField("candidate") else None
     return OperationSpec(
         commands=commands,
         config=config,
@@ -323,6 +338,8 @@ def operation_spec(message: pb.Operation, defaults: Defaults) -> OperationSpec:
         stop_on_error=message.stop_on_error,
         config_mode=message.config_mode or pb.CONFIG_MODE_APPLY,
         diff=message.diff,
+        getters=getters,
+        candidate=candidate,
         api_calls=api_calls,
     )
 

@@ -32,6 +32,7 @@ from .requests import (
     merge_connection,
     operation_spec,
 )
+from .typed_operations import check_getters
 
 T = TypeVar("T")
 INLINE_VALIDATION_BYTES = 16_384  # also the largest cache key kept: the caches stay bounded in bytes
@@ -93,6 +94,7 @@ class RequestValidator:
         driver, spec, redact = self._connection(request.driver, request.connection)
         op = self._operation(request.operation)
         require(driver, spec, op.required)
+        check_getters(driver, op.getters)
         return driver, spec, redact, op
 
     async def execute(self, request: pb.ExecuteRequest) -> tuple[type[Driver], ConnectionSpec, Redactor, OperationSpec]:
@@ -105,6 +107,7 @@ class RequestValidator:
             if connection is not None and operation is not None:
                 check_execute(request)  # a few bounded fields of a small message
                 require(connection[0], connection[1], operation.required)
+                check_getters(connection[0], operation.getters)
                 return (*connection, operation)
         return await self._off_loop(lambda: self._execute(request))
 
@@ -152,6 +155,7 @@ class RequestValidator:
             names.add(name)
             require(driver, spec, op.required)
             targets.append((name, spec))
+        check_getters(driver, op.getters)
         return driver, op, targets, Redactor.for_specs(spec for _, spec in targets)
 
     async def bulk(

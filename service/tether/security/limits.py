@@ -53,6 +53,15 @@ MAX_BULK_CONCURRENCY = 4_096
 MAX_EXEC_COMMAND = 65_536
 MAX_JOB_FILTER_STATES = 16
 
+# Getters and configuration candidates (napalm).
+MAX_GETTERS = 64  # getter calls in one operation
+MAX_GETTER_NAME = 64
+MAX_GETTER_ARGUMENTS_BYTES = 16_384  # one getter's serialized arguments Struct
+MAX_CANDIDATE_CONFIG = 1_048_576  # candidate text, and the rendered template
+MAX_CANDIDATE_TEMPLATE = 262_144  # Jinja2 source
+MAX_TEMPLATE_VARIABLES_BYTES = 1_048_576  # the serialized variables Struct
+MAX_COMMIT_MESSAGE = 1_024
+
 # Labels stored with a job.
 MAX_LABELS = 64
 MAX_LABEL_KEY = 128

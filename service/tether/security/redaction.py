@@ -104,7 +104,7 @@ _JUNOS_PATTERNS: tuple[SecretPattern, ...] = tuple(
 )
 
 _FAMILIES: dict[str, tuple[SecretPattern, ...]] = {DEFAULT_FAMILY: _IOS_PATTERNS, "junos": _JUNOS_PATTERNS}
-_PLATFORM_FAMILIES: list[tuple[str, str]] = [("juniper", "junos")]
+_PLATFORM_FAMILIES: list[tuple[str, str]] = [("juniper", "junos"), ("junos", "junos")]  # netmiko and napalm names
 _family_lock = threading.Lock()
 
 

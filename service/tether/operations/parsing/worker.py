@@ -9,7 +9,8 @@ tetherd closes its stdin, which also happens when tetherd dies.
 
 Protocol: each message is a 4-byte big-endian length and a UTF-8 JSON object.
 Request: ``{"op": "check"|"parse", "kind": "textfsm"|"ttp"|"ntc", "template",
-"platform", "command", "output", "cpu_seconds", "max_result_bytes"}``.
+"platform", "command", "output", "cpu_seconds", "max_result_bytes"}``, or
+``{"op": "render", "kind": "jinja2", "template", "variables", ...}`` (``render.py``).
 Reply: ``{"ok": true, "json": TEXT}`` or ``{"ok": false, "refused": BOOL, "error": TEXT}``,
 plus ``"retire": true`` when this process should not be used again.
 """
@@ -26,7 +27,7 @@ import sys
 from collections import OrderedDict
 from typing import IO, Any
 
-from . import ttp_policy
+from . import render, ttp_policy
 
 HEADER = struct.Struct(">I")
 _FSM_CACHE_SIZE = 32
@@ -171,6 +172,8 @@ class Parsers:
             parser.add_input(output, template_name="_all_")
             parser.parse(one=True)
             return parser.result(structure="flat_list")
+        if kind == "jinja2":
+            return render.render_in_worker(template, request.get("variables", {}), render.MAX_RENDERED_CHARS)
         if kind == "ntc":
             return self._parse_output(platform=request["platform"], command=request["command"], data=output)
         raise ValueError(f"unknown parser {kind!r}")
@@ -182,7 +185,7 @@ def _answer(parsers: Parsers, request: dict[str, Any]) -> dict[str, Any]:
     try:
         data = parsers.run(request)
         text = json.dumps(data, sort_keys=True, default=str)
-    except ttp_policy.PolicyError as exc:
+    except (ttp_policy.PolicyError, render.RenderRefused) as exc:
         return {"ok": False, "refused": True, "error": str(exc)}
     except MemoryError:
         return {"ok": False, "refused": False, "error": "ran out of memory in the parser worker", "retire": True}
