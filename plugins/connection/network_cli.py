@@ -370,6 +370,9 @@ UNSUPPORTED = (
 class Connection(ConnectionBase):  # type: ignore[misc]  # ansible ships no type information
     """The task worker's end: attaches to the broker, which serves the modules' socket."""
 
+    _connected: bool  # ConnectionBase's, untyped
+    _socket_path: str | None
+
     transport = "tether.fleet.network_cli"
     has_pipelining = False
     has_tty = False

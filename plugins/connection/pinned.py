@@ -283,12 +283,12 @@ class Connection(ConnectionBase):  # type: ignore[misc]  # ansible ships no type
         """
         self.close()
         try:
-            self._target = self._build_target()
-            self._call("close_login", self._target, start=False)
+            target = self._target = self._build_target()
+            self._call("close_login", target, start=False)
         except (TargetError, ValueError) as exc:
             raise self._fail(exc, "resetting the session") from None
         except ServiceCallFailed as exc:
             if exc.code == "UNAVAILABLE":
-                display.warning(f"tether.fleet.pinned: could not close the sessions of {self._target.name}")
+                display.warning(f"tether.fleet.pinned: could not close the sessions of {target.name}")
                 return
             raise self._fail(exc, "resetting the session") from None

@@ -62,6 +62,10 @@ def leased_cli_class(open_lease: Callable[[Any], Any]) -> type:
 
     class Connection(base):  # type: ignore[misc,valid-type]  # the name Ansible derives option lookups from
         _tether_open_lease = staticmethod(open_lease)
+        # netcommon's attributes this class reads or sets (the base is untyped)
+        _connected: bool
+        _ssh_shell: LeaseShell | None
+        _command_response: bytes
 
         @property
         def ssh_type(self) -> str:
@@ -146,7 +150,10 @@ def leased_cli_class(open_lease: Callable[[Any], Any]) -> type:
             timeout = float(self.get_option("persistent_command_timeout"))
             self._validate_timeout_value(timeout, "persistent_command_timeout")
             self._log_messages(f"command: {command}")
-            lease = self._ssh_shell.lease
+            shell = self._ssh_shell
+            if shell is None:  # netcommon calls receive only on an open shell
+                raise AnsibleConnectionFailure("the leased channel is closed")
+            lease = shell.lease
             deadline = time.monotonic() + timeout
             received = bytearray()
             handled = False
