@@ -33,7 +33,9 @@ from typing import Any, TypeVar
 try:
     import grpc  # noqa: F401  # pylint: disable=unused-import  # at plugin load, never per task (see above)
 
-    from tether.client import ClientConfig, TetherClient, TetherError, connection_message, operation_message, pb
+    from tether.client import ClientConfig, TetherClient, TetherError, operation_message
+    from tether.client import connection_message as connection_message  # re-exported for the action plugins
+    from tether.client import pb as pb
     from tether.config import ConfigError
     from tether.embedded import StartFailed, ensure_service, local_socket_answers, socket_path
 except ImportError as _error:
