@@ -17,8 +17,11 @@ options:
   endpoint:
     description:
       - Where tetherd listens, as V(unix:/path/to/socket) or V(host:port) (TCP, which needs TLS and a token).
-      - When not set at all, the local embedded service on the private per-user socket (C($XDG_RUNTIME_DIR/tether/tetherd.sock), or C(/tmp/tether-$UID/tetherd.sock)), which the plugins start when nothing answers there (see O(auto_start)).
-      - Set it once for every module of the collection with C(module_defaults) and the action group C(group/tether.fleet.all).
+      - When not set at all, the local embedded service on the private per-user socket
+        (C($XDG_RUNTIME_DIR/tether/tetherd.sock), or C(/tmp/tether-$UID/tetherd.sock)), which the plugins start when
+        nothing answers there (see O(auto_start)).
+      - Set it once for every module of the collection with C(module_defaults) and the action group
+        C(group/tether.fleet.all).
       - Falls back to the variable C(ansible_tether_endpoint), then to E(TETHER_ENDPOINT).
     type: str
   token:
@@ -48,12 +51,14 @@ options:
     type: str
   timeout:
     description:
-      - Seconds the service has for the whole operation, queueing behind earlier work on the same device included. The call fails with C(DEADLINE_EXCEEDED) past it.
+      - Seconds the service has for the whole operation, queueing behind earlier work on the same device included. The
+        call fails with C(DEADLINE_EXCEEDED) past it.
       - Falls back to the variable C(ansible_tether_timeout), then to E(TETHER_TIMEOUT), then to V(300).
     type: float
   auto_start:
     description:
-      - Start tetherd in the background when the endpoint is a local V(unix:) socket and nothing answers there, like SSH's ControlPersist. Many forks starting it at once start one service.
+      - Start tetherd in the background when the endpoint is a local V(unix:) socket and nothing answers there, like
+        SSH's ControlPersist. Many forks starting it at once start one service.
       - Falls back to the variable C(ansible_tether_auto_start), then to E(TETHER_AUTO_START), then to V(true).
     type: bool
   auto_start_idle:
@@ -140,7 +145,8 @@ options:
   operation_timeout:
     description:
       - Seconds the service has for one command, queueing behind earlier work included.
-      - The modules call this option O(tether.fleet.cli_command#module:timeout); here C(timeout) would be taken from the task's own C(timeout) keyword.
+      - The modules call this option O(tether.fleet.cli_command#module:timeout); here C(timeout) would be taken from the
+        task's own C(timeout) keyword.
     type: float
     default: 300
     env:
@@ -152,7 +158,8 @@ options:
       - name: ansible_tether_timeout
   auto_start:
     description:
-      - Start tetherd in the background when the endpoint is a local V(unix:) socket and nothing answers there, like SSH's ControlPersist. Many forks starting it at once start one service.
+      - Start tetherd in the background when the endpoint is a local V(unix:) socket and nothing answers there, like
+        SSH's ControlPersist. Many forks starting it at once start one service.
     type: bool
     default: true
     env:

@@ -17,22 +17,26 @@ options:
   host:
     description:
       - Address of the device.
-      - Falls back to the variable C(ansible_host), then to the variable C(ansible_ssh_host), then to the inventory host name.
+      - Falls back to the variable C(ansible_host), then to the variable C(ansible_ssh_host), then to the inventory host
+        name.
     type: str
   port:
     description:
       - Port of the device (SSH, or the API's for an API driver).
-      - Falls back to the variable C(ansible_port), then to the variable C(ansible_ssh_port), then to the driver's default (V(22) for SSH).
+      - Falls back to the variable C(ansible_port), then to the variable C(ansible_ssh_port), then to the driver's
+        default (V(22) for SSH).
     type: int
   username:
     description:
       - User to log in as.
-      - Falls back to the variable C(ansible_user), then to the variable C(ansible_ssh_user), then to the user given with C(--user) / C(remote_user).
+      - Falls back to the variable C(ansible_user), then to the variable C(ansible_ssh_user), then to the user given
+        with C(--user) / C(remote_user).
     type: str
   password:
     description:
       - Password to log in with.
-      - Falls back to the variable C(ansible_password), then to the variable C(ansible_ssh_pass), then to the variable C(ansible_ssh_password), then to the password given with C(--ask-pass).
+      - Falls back to the variable C(ansible_password), then to the variable C(ansible_ssh_pass), then to the variable
+        C(ansible_ssh_password), then to the password given with C(--ask-pass).
     type: str
   private_key_file:
     description:
@@ -43,12 +47,15 @@ options:
   enable_password:
     description:
       - Enable (privilege escalation) secret; with it, the session enters privileged mode after login.
-      - Falls back to the variable C(ansible_become_password), then to the variable C(ansible_become_pass), then to the password given with C(--ask-become-pass).
+      - Falls back to the variable C(ansible_become_password), then to the variable C(ansible_become_pass), then to the
+        password given with C(--ask-become-pass).
     type: str
   platform:
     description:
       - Driver platform of the device; for the V(netmiko) driver, a netmiko C(device_type) such as V(cisco_ios).
-      - Falls back to the variable C(ansible_tether_platform), then to C(ansible_network_os) mapped to a platform (V(ios) and V(cisco.ios.ios) become V(cisco_ios), V(eos) V(arista_eos), V(junos) V(juniper_junos), V(nxos) V(cisco_nxos), V(iosxr) V(cisco_xr), ...); a value that is not in that table is used as it is.
+      - Falls back to the variable C(ansible_tether_platform), then to C(ansible_network_os) mapped to a platform
+        (V(ios) and V(cisco.ios.ios) become V(cisco_ios), V(eos) V(arista_eos), V(junos) V(juniper_junos), V(nxos)
+        V(cisco_nxos), V(iosxr) V(cisco_xr), ...); a value that is not in that table is used as it is.
     type: str
   driver:
     description:
@@ -59,18 +66,22 @@ options:
   driver_options:
     description:
       - Driver options that shape the session (for netmiko, for example C(global_delay_factor), C(cmd_verify)).
-      - "For netmiko, V(fast_cli: false) makes the session use netmiko's own read loops, with their fixed sleeps, instead of tetherd's reads that wake on the device's data: for a platform whose login or prompt handling needs those pauses."
+      - "For netmiko, V(fast_cli: false) makes the session use netmiko's own read loops, with their fixed sleeps,
+        instead of tetherd's reads that wake on the device's data: for a platform whose login or prompt handling needs
+        those pauses."
       - Falls back to the variable C(ansible_tether_driver_options).
     type: dict
   connect_timeout:
     description:
       - Seconds to wait for the device's session to open.
-      - Falls back to the variable C(ansible_tether_connect_timeout), then to the variable C(ansible_connect_timeout), then to the service default.
+      - Falls back to the variable C(ansible_tether_connect_timeout), then to the variable C(ansible_connect_timeout),
+        then to the service default.
     type: float
   read_timeout:
     description:
       - Seconds to wait for each command's output.
-      - Falls back to the variable C(ansible_tether_read_timeout), then to the variable C(ansible_command_timeout), then to the driver default.
+      - Falls back to the variable C(ansible_tether_read_timeout), then to the variable C(ansible_command_timeout), then
+        to the driver default.
     type: float
   keepalive:
     description:
@@ -79,7 +90,8 @@ options:
     type: int
   pinned:
     description:
-      - Run on the device's warm session, opening it when needed, and leave it open for later tasks and playbook runs. V(false) connects, runs and disconnects.
+      - Run on the device's warm session, opening it when needed, and leave it open for later tasks and playbook runs.
+        V(false) connects, runs and disconnects.
       - Falls back to the variable C(ansible_tether_pinned), then to V(true).
     type: bool
 notes:

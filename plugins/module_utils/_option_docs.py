@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from typing import Any
 
 from ansible_collections.tether.fleet.plugins.module_utils._options import SERVICE, TARGET, Option, Table
@@ -65,9 +66,23 @@ def _fallback_sentence(item: Option) -> str:
     return "Falls back to " + ", then to ".join(sources) + "."
 
 
+_WIDTH = 120  # ansible-test's pep8 allows 160 a line
+
+
 def _lines(out: list[str], key: str, items: tuple[str, ...] | list[str]) -> None:
+    """A YAML list of scalars, each wrapped: continuation lines fold back into one line."""
     out.append(f"    {key}:")
-    out.extend(f"      - {_scalar(text)}" for text in items)
+    for text in items:
+        out.extend(
+            textwrap.wrap(
+                _scalar(text),
+                width=_WIDTH,
+                initial_indent="      - ",
+                subsequent_indent="        ",
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
 
 
 def module_fragment(concern: str) -> str:

@@ -84,10 +84,11 @@ class ServiceSettings:
 
 
 def resolve_values(
-    options: Mapping[str, Any], lookup: Callable[[str], Any], environ: Mapping[str, str] = os.environ
+    options: Mapping[str, Any], lookup: Callable[[str], Any], environ: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
     """Each service option's value: the task's, else the first inventory variable set
     (``lookup(name)`` -> value or None), else the first environment variable set."""
+    environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
     for name, (names, env) in SERVICE_SOURCES.items():
         value = options.get(name)

@@ -33,6 +33,9 @@ from ansible_collections.tether.fleet.plugins.module_utils._settings import (
     settings_from_values,
 )
 
+if IMPORT_ERROR is None:  # the client's message helpers, for plugins that build requests of their own
+    from tether.client import TetherClient, TetherError, connection_message, operation_message, pb
+
 __all__ = [
     "CONFIG_MODES",
     "DEFAULT_IDLE_EXIT",
@@ -44,7 +47,12 @@ __all__ = [
     "Service",
     "ServiceError",
     "ServiceSettings",
+    "TetherClient",
+    "TetherError",
     "build_operation",
+    "connection_message",
+    "operation_message",
+    "pb",
     "require_client",
     "resolve_values",
     "settings_from_values",

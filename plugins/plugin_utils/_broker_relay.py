@@ -47,6 +47,13 @@ class ServiceRelay:
                 self._services[settings] = service
             return service
 
+    def close(self) -> None:
+        with self._lock:
+            services, self._services = list(self._services.values()), {}
+            self._capabilities.clear()
+        for service in services:
+            service.close()
+
     def capabilities(self, settings: _tether.ServiceSettings) -> dict[str, caps.DriverCapabilities]:
         self.service(settings)
         return self._capabilities.get(settings, {})
