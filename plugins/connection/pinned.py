@@ -71,16 +71,21 @@ from ansible.errors import AnsibleAuthenticationFailure, AnsibleConnectionFailur
 from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
 
-from ansible_collections.tether.fleet.plugins.module_utils._options import SERVICE, TARGET, connection_names
-from ansible_collections.tether.fleet.plugins.module_utils._settings import DEFAULT_TIMEOUT
+from ansible_collections.tether.fleet.plugins.module_utils._option_sources import (
+    SERVICE_CONNECTION_NAMES,
+    SERVICE_DEFAULTS,
+    TARGET_CONNECTION_NAMES,
+)
 from ansible_collections.tether.fleet.plugins.module_utils._target import Target, TargetError, build_target, redact
 from ansible_collections.tether.fleet.plugins.plugin_utils import _netcli_client as broker
 
 display = Display()
 
-# Service setting / target option -> this plugin's option name, from the option tables.
-_SERVICE_OPTIONS = connection_names(SERVICE)
-_TARGET_OPTIONS = connection_names(TARGET)
+# Service setting / target option -> this plugin's option name, from the option tables (their
+# compact rendering: this module is imported by every task's worker).
+_SERVICE_OPTIONS = SERVICE_CONNECTION_NAMES
+_TARGET_OPTIONS = TARGET_CONNECTION_NAMES
+DEFAULT_TIMEOUT = float(SERVICE_DEFAULTS["timeout"])
 
 
 class ServiceCallFailed(Exception):

@@ -159,3 +159,51 @@ SUMMARIES: dict[str, str] = {
     "service": "Documentation of the options that say how to reach tetherd.",
     "target": "Documentation of the options that say which device to reach and how to log in.",
 }
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, tuple):
+        items = ", ".join(_literal(item) for item in value)
+        return f"({items},)" if len(value) == 1 else f"({items})"
+    if isinstance(value, str):
+        return json.dumps(value)
+    return repr(value)
+
+
+def _mapping(name: str, annotation: str, values: dict[str, Any]) -> list[str]:
+    if not values:
+        return [f"{name}: {annotation} = {{}}"]
+    lines = [f"{name}: {annotation} = {{"]
+    lines.extend(f"    {json.dumps(key)}: {_literal(value)}," for key, value in values.items())
+    return [*lines, "}"]
+
+
+def sources_source() -> str:
+    """plugins/module_utils/_option_sources.py: the tables' names, sources and defaults, compact.
+
+    A connection plugin's task worker imports its modules afresh on every task, and Ansible's
+    collection loader compiles them from source each time: the whole table (descriptions and all)
+    would cost that hot path about a millisecond a task, this compact rendering a fraction of it."""
+    from ansible_collections.tether.fleet.plugins.module_utils import _options as o
+
+    out = [
+        "# Copyright (c) Tether maintainers",
+        "# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)",
+        "# SPDX-License-Identifier: GPL-3.0-or-later",
+        '"""The option tables\' names, sources and defaults, for the connection plugins\' hot path.',
+        "",
+        "Rendered from plugins/module_utils/_options.py by plugins/module_utils/_option_docs.py:",
+        "do not edit by hand (tests/ansible/test_option_tables.py fails when they differ).",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "from typing import Any",
+        "",
+    ]
+    for concern, table in (("SERVICE", o.SERVICE), ("TARGET", o.TARGET)):
+        out += _mapping(f"{concern}_CONNECTION_NAMES", "dict[str, str]", o.connection_names(table))
+        out += _mapping(f"{concern}_VARIABLES", "dict[str, tuple[str, ...]]", o.variables(table))
+        out += _mapping(f"{concern}_ENV", "dict[str, tuple[str, ...]]", o.environment(table))
+        out += _mapping(f"{concern}_DEFAULTS", "dict[str, Any]", o.defaults(table))
+    return "\n".join(out) + "\n"

@@ -25,35 +25,82 @@ of a connection plugin included). Private to the collection: not a public API.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 MODULE = "module"
 CONNECTION = "connection"
 
 
-@dataclass(frozen=True)
 class Option:
-    """One option: what it is, where a value comes from, and where it applies."""
+    """One option: what it is, where a value comes from, and where it applies. Treated as immutable.
 
-    name: str
-    type: str
-    description: tuple[str, ...]
-    default: Any = None  # the value when nothing sets it (resolved by the plugins, never in the argument spec)
-    choices: tuple[str, ...] = ()
-    elements: str = ""
-    no_log: bool | None = None  # None: Ansible's own guess from the name
-    aliases: tuple[str, ...] = ()
-    variables: tuple[str, ...] = ()  # inventory variables, highest precedence first
-    env: tuple[str, ...] = ()  # environment variables, highest precedence first
-    ini_key: str = ""  # key in the [tether] section of ansible.cfg (connection plugins)
-    keyword: str = ""  # task / play keyword the connection plugins take it from
-    applies_to: tuple[str, ...] = (MODULE, CONNECTION)
-    connection_name: str = ""  # its name in the connection plugins, where it differs
-    connection_description: tuple[str, ...] = ()  # shorter text for the connection plugins
-    connection_default: Any = None  # a connection plugin's default, where it differs (host's inventory_hostname)
-    connection_fallback_variables: tuple[str, ...] = ()  # lowest-precedence variables of the connection plugins
-    fallback_text: str = ""  # what comes after the variables and environment in the modules' text
+    A plain class, not a dataclass: a connection plugin's task worker imports this module on every
+    task, and generating a dataclass's methods costs milliseconds there."""
+
+    __slots__ = (
+        "aliases",
+        "applies_to",
+        "choices",
+        "connection_default",
+        "connection_description",
+        "connection_fallback_variables",
+        "connection_name",
+        "default",
+        "description",
+        "elements",
+        "env",
+        "fallback_text",
+        "ini_key",
+        "keyword",
+        "name",
+        "no_log",
+        "type",
+        "variables",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        type: str,
+        description: tuple[str, ...],
+        *,
+        default: Any = None,  # the value when nothing sets it (resolved by the plugins, never in the spec)
+        choices: tuple[str, ...] = (),
+        elements: str = "",
+        no_log: bool | None = None,  # None: Ansible's own guess from the name
+        aliases: tuple[str, ...] = (),
+        variables: tuple[str, ...] = (),  # inventory variables, highest precedence first
+        env: tuple[str, ...] = (),  # environment variables, highest precedence first
+        ini_key: str = "",  # key in the [tether] section of ansible.cfg (connection plugins)
+        keyword: str = "",  # task / play keyword the connection plugins take it from
+        applies_to: tuple[str, ...] = (MODULE, CONNECTION),
+        connection_name: str = "",  # its name in the connection plugins, where it differs
+        connection_description: tuple[str, ...] = (),  # shorter text for the connection plugins
+        connection_default: Any = None,  # a connection plugin's default, where it differs
+        connection_fallback_variables: tuple[str, ...] = (),  # lowest-precedence variables of connection plugins
+        fallback_text: str = "",  # what comes after the variables and environment in the modules' text
+    ) -> None:
+        self.name = name
+        self.type = type
+        self.description = description
+        self.default = default
+        self.choices = choices
+        self.elements = elements
+        self.no_log = no_log
+        self.aliases = aliases
+        self.variables = variables
+        self.env = env
+        self.ini_key = ini_key
+        self.keyword = keyword
+        self.applies_to = applies_to
+        self.connection_name = connection_name
+        self.connection_description = connection_description
+        self.connection_default = connection_default
+        self.connection_fallback_variables = connection_fallback_variables
+        self.fallback_text = fallback_text
+
+    def __repr__(self) -> str:
+        return f"Option({self.name!r})"
 
     @property
     def plugin_name(self) -> str:

@@ -21,13 +21,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ansible_collections.tether.fleet.plugins.module_utils._options import TARGET, option, variables
+from ansible_collections.tether.fleet.plugins.module_utils._option_sources import TARGET_DEFAULTS, TARGET_VARIABLES
 from ansible_collections.tether.fleet.plugins.module_utils._platforms import platform_for
 
-DEFAULT_DRIVER = str(option(TARGET, "driver").default)
+DEFAULT_DRIVER = str(TARGET_DEFAULTS["driver"])
 
-# Target option -> inventory variables, highest precedence first (from the option table).
-INVENTORY_VARS: dict[str, tuple[str, ...]] = variables(TARGET)
+# Target option -> inventory variables, highest precedence first (from the option table, in its
+# compact rendering: a connection plugin imports this module on every task).
+INVENTORY_VARS: dict[str, tuple[str, ...]] = TARGET_VARIABLES
 SECRET_OPTIONS = ("password", "enable_password")
 
 Lookup = Callable[[str], Any]

@@ -17,6 +17,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 FRAGMENTS = ROOT / "plugins" / "doc_fragments"
+SOURCES = ROOT / "plugins" / "module_utils" / "_option_sources.py"
 
 
 def _collection_importable(base: Path) -> None:
@@ -45,6 +46,13 @@ def test_doc_fragment_files_are_the_tables_rendering(plugins: Any) -> None:
         assert written == docs.fragment_source(concern, summary), (
             f"plugins/doc_fragments/{concern}.py is stale: run python3 tests/ansible/test_option_tables.py --write"
         )
+
+
+def test_compact_sources_file_is_the_tables_rendering(plugins: Any) -> None:
+    docs = plugins("module_utils._option_docs")
+    assert SOURCES.read_text() == docs.sources_source(), (
+        "plugins/module_utils/_option_sources.py is stale: run python3 tests/ansible/test_option_tables.py --write"
+    )
 
 
 def test_module_fragments_document_every_option_as_the_argument_spec_declares_it(plugins: Any) -> None:
@@ -127,6 +135,7 @@ def _write() -> None:
     docs = _load("module_utils._option_docs")
     for concern, summary in docs.SUMMARIES.items():
         (FRAGMENTS / f"{concern}.py").write_text(docs.fragment_source(concern, summary))
+    SOURCES.write_text(docs.sources_source())
 
 
 if __name__ == "__main__":
