@@ -20,6 +20,7 @@ from typing import Any
 COMMANDS = "commands"
 EXEC = "exec"
 FILE_TRANSFER = "file_transfer"
+CHANNEL_LEASE = "channel_lease"
 
 
 class MissingCapability(Exception):
