@@ -20,6 +20,7 @@ Private to the collection: not a public API.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -30,6 +31,14 @@ from ansible.utils.display import Display
 from ansible_collections.tether.fleet.plugins.module_utils import _tether
 from ansible_collections.tether.fleet.plugins.module_utils._argspec import TARGET_OPTIONS, Spec
 from ansible_collections.tether.fleet.plugins.module_utils._target import Target, TargetError, build_target, redact
+
+try:
+    from ansible.template import trust_as_template
+except ImportError:  # ansible-core < 2.19: templates are trusted as they are
+
+    def trust_as_template(value: Any) -> Any:
+        return value
+
 
 display = Display()
 
@@ -142,3 +151,13 @@ class TetherAction(ActionBase):  # type: ignore[misc]  # ansible ships no type i
             return found, self._loader.get_text_file_contents(found)
         except AnsibleError as exc:
             raise AnsibleActionFail(str(exc)) from None
+
+    def render_template(self, src: str, task_vars: Mapping[str, Any]) -> str:
+        """A Jinja2 template on the controller, rendered with the task's variables (like ansible.builtin.template)."""
+        path, text = self.read_file("templates", src)
+        searchpath = list(task_vars.get("ansible_search_path", []))
+        searchpath.extend([self._loader.get_basedir(), os.path.dirname(path)])
+        searchpath = [p for base in searchpath for p in (os.path.join(base, "templates"), base)]
+        templar = self._templar.copy_with_new_env(searchpath=searchpath, available_variables=dict(task_vars))
+        rendered = templar.template(trust_as_template(text), escape_backslashes=False)
+        return "" if rendered is None else str(rendered)

@@ -4,27 +4,19 @@
 """What only the CLI modules (cli_command, cli_config and bulk, which runs the same
 commands and lines on many devices) need on top of the base action class: check-mode
 filtering of commands, configuration lines from ``lines``/``parents`` or a rendered
-``src`` template, and the parser options.
+``src`` template (rendered by the base class, which napalm_config uses too), and the
+parser options.
 
 Private to the collection: not a public API.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from ansible_collections.tether.fleet.plugins.plugin_utils._action import TaskError, TetherAction
-
-try:
-    from ansible.template import trust_as_template
-except ImportError:  # ansible-core < 2.19: templates are trusted as they are
-
-    def trust_as_template(value: Any) -> Any:
-        return value
-
 
 # Commands that only read: run in check mode; every other command is skipped there.
 _READ_ONLY = re.compile(r"^\s*(show|display|dir|more|ping|traceroute|get)(\s|$)", re.IGNORECASE)
@@ -65,16 +57,6 @@ class CliAction(TetherAction):
         if parse == "ttp" and not template:
             raise TaskError("parse: ttp needs a template: set parse_template or parse_template_file")
         return str(parse), str(template)
-
-    def render_template(self, src: str, task_vars: Mapping[str, Any]) -> str:
-        """A Jinja2 template on the controller, rendered with the task's variables (like ansible.builtin.template)."""
-        path, text = self.read_file("templates", src)
-        searchpath = list(task_vars.get("ansible_search_path", []))
-        searchpath.extend([self._loader.get_basedir(), os.path.dirname(path)])
-        searchpath = [p for base in searchpath for p in (os.path.join(base, "templates"), base)]
-        templar = self._templar.copy_with_new_env(searchpath=searchpath, available_variables=dict(task_vars))
-        rendered = templar.template(trust_as_template(text), escape_backslashes=False)
-        return "" if rendered is None else str(rendered)
 
     def config_lines(self, args: Mapping[str, Any], task_vars: Mapping[str, Any]) -> list[str]:
         if args.get("src"):
