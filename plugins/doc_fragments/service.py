@@ -32,6 +32,7 @@ options:
   tls_ca:
     description:
       - CA certificate file (PEM) that verifies tetherd's certificate on a TCP endpoint.
+      - E(TETHER_CA) is what the AWX credential type C(extensions/awx/credential_type.yml) injects.
       - Falls back to the variable C(ansible_tether_tls_ca), then to E(TETHER_TLS_CA), then to E(TETHER_CA).
     type: path
   tls_cert:

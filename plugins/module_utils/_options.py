@@ -164,8 +164,12 @@ SERVICE: Table = (
     _service(
         "tls_ca",
         "path",
-        ("CA certificate file (PEM) that verifies tetherd's certificate on a TCP endpoint.",),
-        env=("TETHER_TLS_CA", "TETHER_CA"),  # TETHER_CA: what the AWX credential type injects
+        (
+            "CA certificate file (PEM) that verifies tetherd's certificate on a TCP endpoint.",
+            "E(TETHER_CA) is what the AWX credential type C(extensions/awx/credential_type.yml) injects.",
+        ),
+        env=("TETHER_TLS_CA", "TETHER_CA"),
+        connection_description=("CA certificate file (PEM) that verifies tetherd's certificate on a TCP endpoint.",),
     ),
     _service(
         "tls_cert",

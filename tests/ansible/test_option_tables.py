@@ -74,7 +74,8 @@ def test_module_fragments_document_every_option_as_the_argument_spec_declares_it
             item = options.option(table, name)
             for source in (*item.variables, *item.env):  # every fallback is documented, in order
                 assert source in text, (name, source)
-            positions = [text.index(source) for source in (*item.variables, *item.env)]
+            fallback = doc["description"][-1]  # the sentence rendered from the table's sources
+            positions = [fallback.index(source) for source in (*item.variables, *item.env)]
             assert positions == sorted(positions), name
             if item.default is not None:
                 assert f"V({str(item.default).lower().removesuffix('.0')})" in text, name
