@@ -143,3 +143,17 @@ if __name__ == "__main__":
     if sys.argv[1:] != ["--write"]:
         sys.exit("usage: python3 tests/ansible/test_option_tables.py --write")
     _write()
+
+
+def test_network_cli_documents_tethers_own_target_options_as_the_table(plugins: Any) -> None:
+    """network_cli keeps netcommon's documentation of netcommon's options (it is a drop-in), and
+    documents the target options only Tether has; those must match the table."""
+    options = plugins("module_utils._options")
+    source = (ROOT / "plugins" / "connection" / "network_cli.py").read_text()
+    documented = yaml.safe_load(source.split('DOCUMENTATION = r"""')[1].split('"""')[0])["options"]
+    for name in ("platform", "driver", "driver_options", "keepalive"):
+        item = options.option(options.TARGET, name)
+        doc = documented[name]
+        assert doc["type"] == item.type, name
+        assert doc.get("default") == item.default, name
+        assert [v["name"] for v in doc["vars"]][::-1] == list(item.variables), name
