@@ -11,7 +11,8 @@ from typing import Any
 from ansible_collections.tether.fleet.plugins.module_utils import _tether
 from ansible_collections.tether.fleet.plugins.module_utils._argspec import CLI_COMMAND_RULES, cli_command_spec
 from ansible_collections.tether.fleet.plugins.module_utils._conditions import ConditionError, parse_condition
-from ansible_collections.tether.fleet.plugins.plugin_utils._action import TaskError, TetherAction, display, read_only
+from ansible_collections.tether.fleet.plugins.plugin_utils._action import TaskError, display
+from ansible_collections.tether.fleet.plugins.plugin_utils._cli_action import CliAction, read_only
 
 
 def command_failures(results: list[dict[str, Any]]) -> str:
@@ -36,7 +37,7 @@ def brief(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: r[k] for k in ("command", "status", "error", "duration_ms")} for r in results]
 
 
-class ActionModule(TetherAction):
+class ActionModule(CliAction):
     ARGUMENT_SPEC = staticmethod(cli_command_spec)
     RULES = CLI_COMMAND_RULES
 
