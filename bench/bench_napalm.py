@@ -15,7 +15,6 @@ import argparse
 import statistics
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,20 +22,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _measure import timed  # noqa: E402
 from napalm import get_network_driver  # noqa: E402
 
 from tests.harness import Tetherd  # noqa: E402
 from tests.peers.switches import start_switches  # noqa: E402
 from tether.v1 import messages as pb  # noqa: E402
-
-
-def timed(call: Callable[[], Any], count: int) -> list[float]:
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
 
 
 def per_call_napalm(switch: Any) -> Callable[[], Any]:

@@ -24,11 +24,8 @@ import base64
 import http.client
 import json
 import ssl
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import pyeapi  # noqa: E402
+from _measure import print_table, row, timed  # noqa: E402
 
 from tests.harness import Tetherd  # noqa: E402
 from tests.peers.switches import start_switches  # noqa: E402
@@ -46,29 +44,6 @@ from tether.v1 import messages as pb  # noqa: E402
 
 COMMAND = "show version"
 BASELINE = "tetherd Execute (pyeapi, warm pinned)"
-
-
-def timed(call: Callable[[], object], count: int) -> list[float]:
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
-
-
-def row(name: str, samples: list[float]) -> tuple[str, float, float, float]:
-    ordered = sorted(samples)
-    p50 = statistics.median(ordered)
-    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
-    return name, p50, p95, 1000 / statistics.fmean(ordered)
-
-
-def print_table(rows: list[tuple[str, float, float, float]]) -> None:
-    base = next(r for r in rows if r[0] == BASELINE)[1]
-    print(f"{'path':<46}{'p50 ms':>9}{'p95 ms':>9}{'cmds/s':>9}{'p50 vs tetherd':>16}")
-    for name, p50, p95, rate in rows:
-        print(f"{name:<46}{p50:>9.2f}{p95:>9.2f}{rate:>9.1f}{p50 / base:>15.2f}x")
 
 
 def main() -> int:
@@ -143,7 +118,7 @@ def main() -> int:
             raw.close()
 
             print(f"\n## '{COMMAND}' (JSON) on one simulated Arista switch over eAPI/HTTP ({count} calls each)")
-            print_table(rows)
+            print_table(rows, BASELINE, width=46)
             print(f"tetherd connections_opened: {daemon.counters().get('connections_opened', 0)}")
             bench_https(daemon, switch, Path(workdir), count)
         finally:
@@ -179,7 +154,7 @@ def bench_https(daemon: Tetherd, switch: Any, workdir: Path, count: int) -> None
 
         rows.append(row("pyeapi connect-per-call", timed(connect_per_call, count)))
         print(f"\n## The same over HTTPS (TLS front, self-signed certificate pinned; {count} calls each)")
-        print_table(rows)
+        print_table(rows, BASELINE, width=46)
     finally:
         front.stop()
 
