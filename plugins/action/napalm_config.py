@@ -53,7 +53,7 @@ class ActionModule(TetherAction):
         candidate = self.candidate(args, task_vars)
         if candidate is None:
             return {"changed": True, "skipped": True, "msg": f"check mode: action {args['action']} not run"}
-        connection = {**target.connection, "platform": _napalm.napalm_platform(target.connection.get("platform", ""))}
+        connection = target.connection  # tetherd's napalm driver takes the netmiko names an inventory resolves to
         request = _tether.pb.ExecuteRequest(
             driver=_napalm.DRIVER,
             connection=_tether.connection_message(connection),

@@ -26,7 +26,7 @@ class ActionModule(TetherAction):
         names = [name for name, _arguments in calls]
         if args["facts"] and "get_facts" not in names:
             calls.append(("get_facts", {}))
-        connection = {**target.connection, "platform": _napalm.napalm_platform(target.connection.get("platform", ""))}
+        connection = target.connection  # tetherd's napalm driver takes the netmiko names an inventory resolves to
         operation = _tether.pb.Operation()
         for name, arguments in calls:
             call = operation.getters.add(name=name)

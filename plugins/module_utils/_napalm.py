@@ -6,7 +6,7 @@ platform of a target, requests for getters and candidates, and ``ansible_net_*``
 
 A target resolved from the inventory carries a netmiko platform (``cisco_ios`` from
 ``ansible_network_os: cisco.ios.ios``); the napalm driver names platforms as napalm
-does (``ios``), so :func:`napalm_platform` maps one to the other and passes napalm's
+does (``ios``); tetherd's napalm driver maps one to the other, and passes napalm's
 own names through.
 
 Private to the collection: not a public API.
@@ -21,15 +21,6 @@ from typing import Any
 from ansible_collections.tether.fleet.plugins.module_utils._argspec import SERVICE_OPTIONS, TARGET_OPTIONS, Spec
 
 DRIVER = "napalm"
-# netmiko device_type (what the inventory resolves to) -> napalm driver name
-NETMIKO_TO_NAPALM: dict[str, str] = {
-    "cisco_ios": "ios",
-    "cisco_xe": "ios",
-    "arista_eos": "eos",
-    "juniper_junos": "junos",
-    "cisco_nxos": "nxos_ssh",
-    "cisco_xr": "iosxr",
-}
 
 GETTERS_SPEC: Spec = {
     "getters": {
@@ -66,10 +57,6 @@ def getters_spec() -> Spec:
 
 def config_spec() -> Spec:
     return _with_common(CONFIG_SPEC)
-
-
-def napalm_platform(platform: str) -> str:
-    return NETMIKO_TO_NAPALM.get(platform, platform)
 
 
 def getter_calls(entries: Sequence[Any]) -> list[tuple[str, dict[str, Any]]]:
