@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_service import timed  # noqa: E402
+from _measure import timed  # noqa: E402
 
 from tests.harness import Tetherd  # noqa: E402
 from tests.peers.switches import start_switches  # noqa: E402

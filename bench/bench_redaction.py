@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from tether.drivers.contract import ConnectionSpec
-from tether.redaction import Redactor, mask_config_secrets
+from tether.security.redaction import Redactor, mask_config_secrets
 
 
 def running_config(size: int) -> str:

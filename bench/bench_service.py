@@ -19,7 +19,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -27,6 +26,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _measure import print_table, row, timed  # noqa: E402
 from netmiko import ConnectHandler  # noqa: E402
 
 from tests.harness import Tetherd  # noqa: E402
@@ -36,29 +36,6 @@ from tether.drivers.netmiko_driver import NetmikoDriver  # noqa: E402
 from tether.drivers.null_driver import NullDriver  # noqa: E402
 
 COMMAND = "show version"
-
-
-def timed(call: Callable[[], object], count: int) -> list[float]:
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
-
-
-def row(name: str, samples: list[float]) -> tuple[str, float, float, float]:
-    ordered = sorted(samples)
-    p50 = statistics.median(ordered)
-    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
-    return name, p50, p95, 1000 / statistics.fmean(ordered)
-
-
-def print_table(rows: list[tuple[str, float, float, float]], baseline: str) -> None:
-    base = next(r for r in rows if r[0] == baseline)[1]
-    print(f"{'path':<44}{'p50 ms':>9}{'p95 ms':>9}{'cmds/s':>9}{'p50 vs tetherd':>16}")
-    for name, p50, p95, rate in rows:
-        print(f"{name:<44}{p50:>9.2f}{p95:>9.2f}{rate:>9.1f}{p50 / base:>15.2f}x")
 
 
 def netmiko_params(switch: object) -> dict[str, object]:

@@ -17,4 +17,4 @@ fi
 out=${1:-$root/service}
 PATH="$venv/bin:$PATH" "$venv/bin/python" -m grpc_tools.protoc -I "$here" \
   --python_out="$out" --mypy_out="$out" --grpc_python_out="$out" --mypy_grpc_out="$out" \
-  "$here/tether/v1/tether.proto"
+  "$here"/tether/v1/*.proto

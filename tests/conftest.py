@@ -12,6 +12,7 @@ import pytest
 from tests.harness import Tetherd, free_port
 
 SWITCH_COUNT = 12
+EAPI_SWITCH_COUNT = 4
 
 
 @pytest.fixture(scope="session")
@@ -20,6 +21,16 @@ def switches() -> Iterator[Any]:
     from tests.peers.switches import start_switches
 
     farm = start_switches(SWITCH_COUNT)
+    yield farm
+    farm.stop()
+
+
+@pytest.fixture(scope="session")
+def eapi_switches() -> Iterator[Any]:
+    """Simulated Arista switches serving eAPI over HTTP and a unix socket, shared by the whole run."""
+    from tests.peers.switches import start_switches
+
+    farm = start_switches(EAPI_SWITCH_COUNT, eapi=True, name_prefix="eos")
     yield farm
     farm.stop()
 

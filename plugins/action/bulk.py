@@ -16,13 +16,14 @@ from ansible_collections.tether.fleet.plugins.module_utils._argspec import (
     bulk_spec,
 )
 from ansible_collections.tether.fleet.plugins.module_utils._target import Target, build_target
-from ansible_collections.tether.fleet.plugins.plugin_utils._action import TaskError, TetherAction, display, read_only
+from ansible_collections.tether.fleet.plugins.plugin_utils._action import TaskError, display
+from ansible_collections.tether.fleet.plugins.plugin_utils._cli_action import CliAction, read_only
 
 # Options of the task that apply to every target (each overrides the target's inventory variables).
 _SHARED_TARGET_OPTIONS = tuple(name for name in TARGET_OPTIONS if name != "host")
 
 
-class ActionModule(TetherAction):
+class ActionModule(CliAction):
     ARGUMENT_SPEC = staticmethod(bulk_spec)
     RULES = BULK_RULES
 

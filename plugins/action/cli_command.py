@@ -11,7 +11,8 @@ from typing import Any
 from ansible_collections.tether.fleet.plugins.module_utils import _tether
 from ansible_collections.tether.fleet.plugins.module_utils._argspec import CLI_COMMAND_RULES, cli_command_spec
 from ansible_collections.tether.fleet.plugins.module_utils._conditions import ConditionError, parse_condition
-from ansible_collections.tether.fleet.plugins.plugin_utils._action import TaskError, TetherAction, display, read_only
+from ansible_collections.tether.fleet.plugins.plugin_utils._action import TaskError, display
+from ansible_collections.tether.fleet.plugins.plugin_utils._cli_action import CliAction, read_only
 
 
 def command_failures(results: list[dict[str, Any]]) -> str:
@@ -19,11 +20,24 @@ def command_failures(results: list[dict[str, Any]]) -> str:
     return "; ".join(f"{r['command']!r}: {r['error']}" for r in failures) or "the operation failed"
 
 
+def structured(result: dict[str, Any], parse: str) -> Any:
+    """A command's data when the device answered data (not the result of ``parse``), else None."""
+    return None if parse else result.get("data")
+
+
+def answer(result: dict[str, Any], parse: str) -> Any:
+    """What wait_for conditions see: parsed data, the device's data, or the text."""
+    if parse and result["parsed"] is not None:
+        return result["parsed"]
+    data = structured(result, parse)
+    return result["output"] if data is None else data
+
+
 def brief(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{k: r[k] for k in ("command", "status", "error", "duration_ms")} for r in results]
 
 
-class ActionModule(TetherAction):
+class ActionModule(CliAction):
     ARGUMENT_SPEC = staticmethod(cli_command_spec)
     RULES = CLI_COMMAND_RULES
 
@@ -53,6 +67,7 @@ class ActionModule(TetherAction):
             parse=parse,
             template=template,
             stop_on_error=args["stop_on_error"],
+            encoding=args.get("encoding") or "",
         )
         attempts = args["retries"] + 1 if conditions else 1
         labels = self.labels(task_vars)
@@ -65,7 +80,7 @@ class ActionModule(TetherAction):
             )
             if not outcome.ok or not conditions:
                 break
-            values = [r["parsed"] if parse and r["parsed"] is not None else r["output"] for r in outcome.results]
+            values = [answer(r, parse) for r in outcome.results]
             unmet = [c.text for c in conditions if not c(values)]
             met = not unmet if args["match"] == "all" else len(unmet) < len(conditions)
             if met:
@@ -77,8 +92,9 @@ class ActionModule(TetherAction):
 
         result: dict[str, Any] = {
             "changed": False,
-            "stdout": [r["output"] for r in outcome.results],
-            "stdout_lines": [r["output"].splitlines() for r in outcome.results],
+            # A structured answer (encoding json, pyeapi's default) is data, as arista.eos.eos_command's output: json.
+            "stdout": [structured(r, parse) or r["output"] for r in outcome.results],
+            "stdout_lines": [structured(r, parse) or r["output"].splitlines() for r in outcome.results],
             "results": brief(outcome.results),
             "session": outcome.meta,
             "job_id": outcome.job_id,

@@ -9,7 +9,8 @@ from typing import Any
 
 from ansible_collections.tether.fleet.plugins.module_utils import _tether
 from ansible_collections.tether.fleet.plugins.module_utils._argspec import CLI_CONFIG_RULES, cli_config_spec
-from ansible_collections.tether.fleet.plugins.plugin_utils._action import TaskError, TetherAction
+from ansible_collections.tether.fleet.plugins.plugin_utils._action import TaskError
+from ansible_collections.tether.fleet.plugins.plugin_utils._cli_action import CliAction
 
 
 def config_result(
@@ -28,7 +29,7 @@ def config_result(
     return result
 
 
-class ActionModule(TetherAction):
+class ActionModule(CliAction):
     ARGUMENT_SPEC = staticmethod(cli_config_spec)
     RULES = CLI_CONFIG_RULES
 

@@ -331,23 +331,14 @@ from ansible.plugins.connection import ConnectionBase
 from ansible.plugins.loader import cliconf_loader
 from ansible.utils.display import Display
 
+from ansible_collections.tether.fleet.plugins.module_utils._option_sources import SERVICE_CONNECTION_NAMES
 from ansible_collections.tether.fleet.plugins.module_utils._target import TargetError, build_target
 from ansible_collections.tether.fleet.plugins.plugin_utils import _netcli_client as broker
 
 display = Display()
 
-# Service setting -> this plugin's option name (as for tether.fleet.pinned).
-_SERVICE_OPTIONS = {
-    "endpoint": "endpoint",
-    "token": "token",
-    "tls_ca": "tls_ca",
-    "tls_cert": "tls_cert",
-    "tls_key": "tls_key",
-    "tls_server_name": "tls_server_name",
-    "timeout": "operation_timeout",
-    "auto_start": "auto_start",
-    "auto_start_idle": "auto_start_idle",
-}
+# Service setting -> this plugin's option name, from the service option table (as for tether.fleet.pinned).
+_SERVICE_OPTIONS = SERVICE_CONNECTION_NAMES
 _TARGET_OPTIONS = {
     "host": "host",
     "port": "port",

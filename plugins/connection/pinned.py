@@ -15,8 +15,9 @@ description:
   - The tether.fleet modules (tether.fleet.cli_command, tether.fleet.cli_config, ...) run on the controller and
     talk to tetherd themselves whatever the connection is; with this connection they also take the service
     options from it.
-  - Files are copied (C(put_file), C(fetch_file)) over the session when the driver can transfer files (netmiko
-    over SFTP); otherwise the copy fails with an error that says so.
+  - Files are copied (C(put_file), C(fetch_file)) over the session when the driver publishes the
+    C(file_transfer) capability for the platform (netmiko over SFTP); otherwise the copy fails with an error
+    that names the capability.
   - Ansible modules that run Python on the target (C(ansible.builtin.command), C(setup), ...) do not work on
     network devices, which have no Python. Turn off fact gathering (C(gather_facts=false)) and use
     C(ansible.builtin.raw) or the tether.fleet modules.
@@ -33,9 +34,13 @@ notes:
     to C(ansible.netcommon.enable) keep working, as that method changes no command).
   - C(meta) C(reset_connection) closes the host's sessions that match its driver, port and user; the next
     command opens a fresh one.
-  - On a Linux host (platform C(linux)) each command runs in an SSH exec channel of its own over the warm
-    transport, with its exit status, standard input and standard error; on network devices it goes through
-    the CLI session and its status is 0 unless the command itself fails (timeout, lost session).
+  - Where tetherd publishes the C(exec) capability for the host's driver and platform (netmiko on a Linux
+    host, platform C(linux)), each command runs in an SSH exec channel of its own over the warm transport,
+    with its exit status, standard input and standard error; elsewhere it goes through the CLI session and
+    its status is 0 unless the command itself fails (timeout, lost session). Standard input needs C(exec).
+  - File copies need the C(file_transfer) capability; a task fails with an error naming a missing capability.
+    The capabilities are read from the service once per broker (C(GetServiceInfo)), never guessed from
+    platform names.
 """
 
 EXAMPLES = r"""
@@ -66,43 +71,21 @@ from ansible.errors import AnsibleAuthenticationFailure, AnsibleConnectionFailur
 from ansible.plugins.connection import ConnectionBase
 from ansible.utils.display import Display
 
+from ansible_collections.tether.fleet.plugins.module_utils._option_sources import (
+    SERVICE_CONNECTION_NAMES,
+    SERVICE_DEFAULTS,
+    TARGET_CONNECTION_NAMES,
+)
 from ansible_collections.tether.fleet.plugins.module_utils._target import Target, TargetError, build_target, redact
 from ansible_collections.tether.fleet.plugins.plugin_utils import _netcli_client as broker
 
 display = Display()
 
-# Service setting -> this plugin's option name, where they differ: Ansible maps a task keyword
-# onto a connection option of the same name, and every task has a "timeout" keyword.
-_SERVICE_OPTIONS = {"timeout": "operation_timeout"}
-_SERVICE_SETTINGS = (
-    "endpoint",
-    "token",
-    "tls_ca",
-    "tls_cert",
-    "tls_key",
-    "tls_server_name",
-    "timeout",
-    "auto_start",
-    "auto_start_idle",
-)
-_DEFAULT_TIMEOUT = 300.0
-# Target option -> this plugin's option name (remote_user is Ansible's usual name for the user).
-_TARGET_OPTIONS = {
-    "host": "host",
-    "port": "port",
-    "username": "remote_user",
-    "password": "password",
-    "private_key_file": "private_key_file",
-    "enable_password": "enable_password",
-    "network_os": "network_os",
-    "platform": "platform",
-    "driver": "driver",
-    "driver_options": "driver_options",
-    "connect_timeout": "connect_timeout",
-    "read_timeout": "read_timeout",
-    "keepalive": "keepalive",
-    "pinned": "pinned",
-}
+# Service setting / target option -> this plugin's option name, from the option tables (their
+# compact rendering: this module is imported by every task's worker).
+_SERVICE_OPTIONS = SERVICE_CONNECTION_NAMES
+_TARGET_OPTIONS = TARGET_CONNECTION_NAMES
+DEFAULT_TIMEOUT = float(SERVICE_DEFAULTS["timeout"])
 
 
 class ServiceCallFailed(Exception):
@@ -130,7 +113,7 @@ class Connection(ConnectionBase):  # type: ignore[misc]  # ansible ships no type
     # -- settings
 
     def _settings(self) -> dict[str, Any]:
-        return {name: self.get_option(_SERVICE_OPTIONS.get(name, name)) for name in _SERVICE_SETTINGS}
+        return {name: self.get_option(option) for name, option in _SERVICE_OPTIONS.items()}
 
     def _build_target(self) -> Target:
         endpoint = str(self.get_option("endpoint") or "")
@@ -182,7 +165,7 @@ class Connection(ConnectionBase):  # type: ignore[misc]  # ansible ships no type
             "name": target.name,
             **args,
         }
-        timeout = float(self.get_option("operation_timeout") or _DEFAULT_TIMEOUT) + 30.0
+        timeout = float(self.get_option("operation_timeout") or DEFAULT_TIMEOUT) + 30.0
         try:
             answer = broker.ask(request, start=start, timeout=timeout)
         except (OSError, broker.BrokerError, ValueError) as exc:
@@ -198,43 +181,22 @@ class Connection(ConnectionBase):  # type: ignore[misc]  # ansible ships no type
     def exec_command(self, cmd: str, in_data: bytes | None = None, sudoable: bool = True) -> tuple[int, bytes, bytes]:
         super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
         target = self._ready()
-        if str(target.connection.get("platform", "")).endswith("linux"):
-            # A host with a shell: each command in an exec channel of its own over the warm
-            # transport, as SSH does: a real exit status, stdin, stderr, and no shell state
-            # (or an ``exit``) leaking from one command into the CLI session.
-            try:
-                answer = self._call(
-                    "exec_command",
-                    target,
-                    command=cmd,
-                    stdin=base64.b64encode(in_data or b"").decode(),
-                    timeout=target.read_timeout,
-                )
-            except ServiceCallFailed as exc:
-                raise self._fail(exc, "running a command") from None
-            return int(answer["status"]), base64.b64decode(answer["stdout"]), base64.b64decode(answer["stderr"])
-        if in_data:
-            raise AnsibleConnectionFailure(
-                "tether.fleet.pinned cannot send data on a network device command's standard input"
-            )
+        # How the command runs (an exec channel of its own, or the CLI session) is the broker's
+        # call, from the capabilities tetherd publishes for the driver and platform.
         labels = {"source": "ansible", "connection": self.transport, "inventory_host": target.name}
         try:
             answer = self._call(
-                "execute",
+                "command",
                 target,
-                commands=[cmd],
+                command=cmd,
+                stdin=base64.b64encode(in_data or b"").decode(),
                 read_timeout=target.read_timeout,
-                timeout=float(self.get_option("operation_timeout") or _DEFAULT_TIMEOUT),
+                timeout=float(self.get_option("operation_timeout") or DEFAULT_TIMEOUT),
                 labels=labels,
             )
         except ServiceCallFailed as exc:
             raise self._fail(exc, "running a command") from None
-        if not answer["results"]:
-            return 1, b"", b"tetherd returned no result"
-        result = answer["results"][0]
-        if result["status"] != "ok":
-            return 1, result["output"].encode(), (result["error"] or result["status"]).encode()
-        return 0, result["output"].encode(), b""
+        return int(answer["status"]), base64.b64decode(answer["stdout"]), base64.b64decode(answer["stderr"])
 
     def put_file(self, in_path: str, out_path: str) -> None:
         super().put_file(in_path, out_path)

@@ -1,98 +1,109 @@
 # Copyright (c) Tether maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Documentation of the options that say which device to reach and how to log in."""
+"""Documentation of the options that say which device to reach and how to log in.
+
+Rendered from plugins/module_utils/_options.py by plugins/module_utils/_option_docs.py:
+do not edit by hand (tests/ansible/test_option_tables.py fails when they differ).
+"""
 
 from __future__ import annotations
 
 
 class ModuleDocFragment:
-    # For modules: each option overrides the inventory variables named in it.
+    # For modules: the task option, then inventory variables, then environment variables.
     DOCUMENTATION = r"""
 options:
   host:
     description:
       - Address of the device.
-      - Defaults to C(ansible_host), then the inventory host name.
+      - Falls back to the variable C(ansible_host), then to the variable C(ansible_ssh_host), then to the inventory host
+        name.
     type: str
   port:
     description:
-      - SSH port of the device.
-      - Defaults to C(ansible_port), then the driver's default (V(22)).
+      - Port of the device (SSH, or the API's for an API driver).
+      - Falls back to the variable C(ansible_port), then to the variable C(ansible_ssh_port), then to the driver's
+        default (V(22) for SSH).
     type: int
   username:
     description:
       - User to log in as.
-      - Defaults to C(ansible_user), then the user given with C(--user) / C(remote_user).
+      - Falls back to the variable C(ansible_user), then to the variable C(ansible_ssh_user), then to the user given
+        with C(--user) / C(remote_user).
     type: str
   password:
     description:
       - Password to log in with.
-      - Defaults to C(ansible_password) (or C(ansible_ssh_pass)), then the password given with C(--ask-pass).
+      - Falls back to the variable C(ansible_password), then to the variable C(ansible_ssh_pass), then to the variable
+        C(ansible_ssh_password), then to the password given with C(--ask-pass).
     type: str
   private_key_file:
     description:
       - SSH private key file on the controller.
-      - Defaults to C(ansible_ssh_private_key_file) (or C(ansible_private_key_file)).
       - A local tetherd reads the file itself; for a remote one, the key is read here and sent to it.
+      - Falls back to the variable C(ansible_ssh_private_key_file), then to the variable C(ansible_private_key_file).
     type: path
   enable_password:
     description:
       - Enable (privilege escalation) secret; with it, the session enters privileged mode after login.
-      - Defaults to C(ansible_become_password) (or C(ansible_become_pass)), then the password given with
-        C(--ask-become-pass).
+      - Falls back to the variable C(ansible_become_password), then to the variable C(ansible_become_pass), then to the
+        password given with C(--ask-become-pass).
     type: str
   platform:
     description:
       - Driver platform of the device; for the V(netmiko) driver, a netmiko C(device_type) such as V(cisco_ios).
-      - Defaults to C(ansible_tether_platform), then C(ansible_network_os) mapped to a platform (V(ios) and
-        V(cisco.ios.ios) become V(cisco_ios), V(eos) V(arista_eos), V(junos) V(juniper_junos), V(nxos)
+      - Falls back to the variable C(ansible_tether_platform), then to C(ansible_network_os) mapped to a platform
+        (V(ios) and V(cisco.ios.ios) become V(cisco_ios), V(eos) V(arista_eos), V(junos) V(juniper_junos), V(nxos)
         V(cisco_nxos), V(iosxr) V(cisco_xr), ...); a value that is not in that table is used as it is.
     type: str
   driver:
     description:
       - Tetherd driver that talks to the device.
-      - Defaults to C(ansible_tether_driver), then V(netmiko). V(null) runs no device (it echoes commands),
-        for trying playbooks and measuring overhead.
+      - V(null) runs no device (it echoes commands), for trying playbooks and measuring overhead.
+      - Falls back to the variable C(ansible_tether_driver), then to V(netmiko).
     type: str
   driver_options:
     description:
       - Driver options that shape the session (for netmiko, for example C(global_delay_factor), C(cmd_verify)).
-      - "For netmiko, V(fast_cli: false) makes the session use netmiko's own read loops, with their fixed
-        sleeps, instead of tetherd's reads that wake on the device's data: for a platform whose login or
-        prompt handling needs those pauses."
-      - Defaults to C(ansible_tether_driver_options).
+      - "For netmiko, V(fast_cli: false) makes the session use netmiko's own read loops, with their fixed sleeps,
+        instead of tetherd's reads that wake on the device's data: for a platform whose login or prompt handling needs
+        those pauses."
+      - Falls back to the variable C(ansible_tether_driver_options).
     type: dict
   connect_timeout:
     description:
-      - Seconds to wait for the device's SSH session to open.
-      - Defaults to C(ansible_tether_connect_timeout), then C(ansible_connect_timeout), then the service default.
+      - Seconds to wait for the device's session to open.
+      - Falls back to the variable C(ansible_tether_connect_timeout), then to the variable C(ansible_connect_timeout),
+        then to the service default.
     type: float
   read_timeout:
     description:
       - Seconds to wait for each command's output.
-      - Defaults to C(ansible_tether_read_timeout), then C(ansible_command_timeout), then the driver default.
+      - Falls back to the variable C(ansible_tether_read_timeout), then to the variable C(ansible_command_timeout), then
+        to the driver default.
     type: float
   keepalive:
     description:
       - Seconds between keepalive probes of the idle session.
-      - Defaults to C(ansible_tether_keepalive), then the service default.
+      - Falls back to the variable C(ansible_tether_keepalive), then to the service default.
     type: int
   pinned:
     description:
-      - Run on the device's warm session, opening it when needed, and leave it open for later tasks and
-        playbook runs. V(false) connects, runs and disconnects.
-      - Defaults to C(ansible_tether_pinned), then V(true).
+      - Run on the device's warm session, opening it when needed, and leave it open for later tasks and playbook runs.
+        V(false) connects, runs and disconnects.
+      - Falls back to the variable C(ansible_tether_pinned), then to V(true).
     type: bool
 notes:
   - A session is reused only by a request with the same driver, host, port, user and credentials.
 """
 
-    # For the connection plugin tether.fleet.pinned.
+    # For connection plugins (tether.fleet.pinned, tether.fleet.network_cli).
     CONNECTION = r"""
 options:
   host:
-    description: Address of the device.
+    description:
+      - Address of the device.
     type: str
     default: inventory_hostname
     vars:
@@ -100,7 +111,8 @@ options:
       - name: ansible_ssh_host
       - name: ansible_host
   port:
-    description: SSH port of the device; the driver's default (V(22)) when not set.
+    description:
+      - Port of the device (SSH, or the API's for an API driver).
     type: int
     vars:
       - name: ansible_ssh_port
@@ -108,7 +120,8 @@ options:
     keyword:
       - name: port
   remote_user:
-    description: User to log in as.
+    description:
+      - User to log in as.
     type: str
     vars:
       - name: ansible_ssh_user
@@ -116,14 +129,17 @@ options:
     keyword:
       - name: remote_user
   password:
-    description: Password to log in with.
+    description:
+      - Password to log in with.
     type: str
     vars:
       - name: ansible_ssh_password
       - name: ansible_ssh_pass
       - name: ansible_password
   private_key_file:
-    description: SSH private key file on the controller.
+    description:
+      - SSH private key file on the controller.
+      - A local tetherd reads the file itself; for a remote one, the key is read here and sent to it.
     type: path
     vars:
       - name: ansible_private_key_file
@@ -137,45 +153,54 @@ options:
       - name: ansible_become_pass
       - name: ansible_become_password
   network_os:
-    description: Network OS of the device, mapped to the driver platform when O(platform) is not set.
+    description:
+      - Network OS of the device, mapped to the driver platform when O(platform) is not set.
     type: str
     vars:
       - name: ansible_network_os
   platform:
-    description: Driver platform of the device; for netmiko, a C(device_type) such as V(cisco_ios).
+    description:
+      - Driver platform of the device; for the V(netmiko) driver, a netmiko C(device_type) such as V(cisco_ios).
     type: str
     vars:
       - name: ansible_tether_platform
   driver:
-    description: Tetherd driver that talks to the device.
+    description:
+      - Tetherd driver that talks to the device.
+      - V(null) runs no device (it echoes commands), for trying playbooks and measuring overhead.
     type: str
     default: netmiko
     vars:
       - name: ansible_tether_driver
   driver_options:
-    description: Driver options that shape the session.
+    description:
+      - Driver options that shape the session.
     type: dict
     vars:
       - name: ansible_tether_driver_options
   connect_timeout:
-    description: Seconds to wait for the device's SSH session to open.
+    description:
+      - Seconds to wait for the device's session to open.
     type: float
     vars:
       - name: ansible_connect_timeout
       - name: ansible_tether_connect_timeout
   read_timeout:
-    description: Seconds to wait for each command's output.
+    description:
+      - Seconds to wait for each command's output.
     type: float
     vars:
       - name: ansible_command_timeout
       - name: ansible_tether_read_timeout
   keepalive:
-    description: Seconds between keepalive probes of the idle session.
+    description:
+      - Seconds between keepalive probes of the idle session.
     type: int
     vars:
       - name: ansible_tether_keepalive
   pinned:
-    description: Use the device's warm session (V(false) connects, runs and disconnects for every command).
+    description:
+      - Use the device's warm session (V(false) connects, runs and disconnects for every command).
     type: bool
     default: true
     vars:

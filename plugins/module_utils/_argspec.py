@@ -5,14 +5,9 @@
 validate task arguments with them) and the module files (whose documentation
 ansible-test checks against them).
 
-Pure data: no import beyond the standard library, so it loads anywhere.
-
-Service and target options have no ``default`` here on purpose: a value that is
-not given in the task falls back, in order, to an inventory variable
-(``ansible_tether_<option>`` for the service options, the usual ``ansible_*``
-variables for the target), then to a ``TETHER_*`` environment variable, then to
-the documented default. The action plugins resolve that chain, so a default in
-the spec would hide whether the task set the option.
+Pure data: no import beyond the standard library and the option tables, so it loads
+anywhere. Service and target options come from the option tables (._options), where
+the reason they carry no ``default`` is told.
 
 Private to the collection: not a public API.
 """
@@ -22,37 +17,14 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from ansible_collections.tether.fleet.plugins.module_utils._options import SERVICE, TARGET, argument_spec
+
 Spec = dict[str, dict[str, Any]]
 
-# How to reach tetherd. Doc fragment: tether.fleet.service.
-SERVICE_OPTIONS: Spec = {
-    "endpoint": {"type": "str"},
-    "token": {"type": "str", "no_log": True},
-    "tls_ca": {"type": "path"},
-    "tls_cert": {"type": "path"},
-    "tls_key": {"type": "path", "no_log": False},
-    "tls_server_name": {"type": "str"},
-    "timeout": {"type": "float"},
-    "auto_start": {"type": "bool"},
-    "auto_start_idle": {"type": "float"},
-}
-
-# Which device, and how to log in. Doc fragment: tether.fleet.target.
-TARGET_OPTIONS: Spec = {
-    "host": {"type": "str"},
-    "port": {"type": "int"},
-    "username": {"type": "str"},
-    "password": {"type": "str", "no_log": True},
-    "private_key_file": {"type": "path", "no_log": False},
-    "enable_password": {"type": "str", "no_log": True},
-    "platform": {"type": "str"},
-    "driver": {"type": "str"},
-    "driver_options": {"type": "dict"},
-    "connect_timeout": {"type": "float"},
-    "read_timeout": {"type": "float"},
-    "keepalive": {"type": "int"},
-    "pinned": {"type": "bool"},
-}
+# How to reach tetherd, and which device: derived from the option tables (._options), which
+# also feed the doc fragments tether.fleet.service and tether.fleet.target.
+SERVICE_OPTIONS: Spec = argument_spec(SERVICE)
+TARGET_OPTIONS: Spec = argument_spec(TARGET)
 
 PARSE_OPTIONS: Spec = {
     "parse": {"type": "str", "choices": ["textfsm", "ttp"]},
@@ -104,6 +76,7 @@ def cli_command_spec() -> Spec:
             "interval": {"type": "float", "default": 1.0},
             "expect_prompt": {"type": "str"},
             "stop_on_error": {"type": "bool", "default": True},
+            "encoding": {"type": "str", "choices": ["text", "json"]},
         },
         PARSE_OPTIONS,
     )

@@ -24,6 +24,21 @@ def meta_dict(meta: Any) -> dict[str, Any]:
     }
 
 
+def value_data(value: Any) -> Any:
+    """A protobuf Value (CommandResult.data) as plain data; integral numbers as ints, as devices send them."""
+    kind = value.WhichOneof("kind")
+    if kind == "struct_value":
+        return {key: value_data(item) for key, item in value.struct_value.fields.items()}
+    if kind == "list_value":
+        return [value_data(item) for item in value.list_value.values]
+    if kind == "number_value":
+        number = value.number_value
+        return int(number) if number.is_integer() and abs(number) < 2**53 else number
+    if kind in ("string_value", "bool_value"):
+        return getattr(value, kind)
+    return None
+
+
 def command_dict(result: Any) -> dict[str, Any]:
     parsed: Any = None
     if result.parsed_json:
@@ -35,6 +50,8 @@ def command_dict(result: Any) -> dict[str, Any]:
         "command": result.command,
         "output": result.output,
         "parsed": parsed,
+        # Structured answer (eAPI JSON, or the parse result): None when the command answered text only.
+        "data": value_data(result.data) if result.HasField("data") else None,
         "status": _RESULT_STATUS.get(result.status, "unspecified"),
         "error": result.error,
         "duration_ms": round(result.duration_ms, 2),

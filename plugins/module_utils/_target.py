@@ -21,27 +21,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ansible_collections.tether.fleet.plugins.module_utils._option_sources import TARGET_DEFAULTS, TARGET_VARIABLES
 from ansible_collections.tether.fleet.plugins.module_utils._platforms import platform_for
 
-DEFAULT_DRIVER = "netmiko"
+DEFAULT_DRIVER = str(TARGET_DEFAULTS["driver"])
 
-# Target option -> inventory variables, highest precedence first.
-INVENTORY_VARS: dict[str, tuple[str, ...]] = {
-    "host": ("ansible_host", "ansible_ssh_host"),
-    "port": ("ansible_port", "ansible_ssh_port"),
-    "username": ("ansible_user", "ansible_ssh_user"),
-    "password": ("ansible_password", "ansible_ssh_pass", "ansible_ssh_password"),
-    "private_key_file": ("ansible_ssh_private_key_file", "ansible_private_key_file"),
-    "enable_password": ("ansible_become_password", "ansible_become_pass"),
-    "platform": ("ansible_tether_platform",),
-    "network_os": ("ansible_network_os",),
-    "driver": ("ansible_tether_driver",),
-    "driver_options": ("ansible_tether_driver_options",),
-    "connect_timeout": ("ansible_tether_connect_timeout", "ansible_connect_timeout"),
-    "read_timeout": ("ansible_tether_read_timeout", "ansible_command_timeout"),
-    "keepalive": ("ansible_tether_keepalive",),
-    "pinned": ("ansible_tether_pinned",),
-}
+# Target option -> inventory variables, highest precedence first (from the option table, in its
+# compact rendering: a connection plugin imports this module on every task).
+INVENTORY_VARS: dict[str, tuple[str, ...]] = TARGET_VARIABLES
 SECRET_OPTIONS = ("password", "enable_password")
 
 Lookup = Callable[[str], Any]

@@ -59,6 +59,15 @@ options:
     description: Skip the remaining commands after one fails.
     type: bool
     default: true
+  encoding:
+    description:
+      - How commands answer. V(json) asks for data (a dictionary per command in RV(stdout), which O(wait_for)
+        conditions see), for drivers with structured output such as V(pyeapi); other drivers refuse it before
+        connecting. V(text) asks for the device's text.
+      - Unset, the driver decides - V(pyeapi) answers data (falling back to text for a command EOS cannot
+        answer in JSON), CLI drivers such as V(netmiko) answer text.
+    type: str
+    choices: [text, json]
   parse:
     description:
       - Parse each command's output. V(textfsm) uses O(parse_template), or the ntc-templates template for the
@@ -127,6 +136,16 @@ EXAMPLES = r"""
       tether.fleet.cli_command:
         commands: [show clock]
 
+- name: Structured show output from an Arista switch over eAPI
+  tether.fleet.cli_command:
+    commands: [show version]
+    driver: pyeapi
+    driver_options:
+      transport: https
+    wait_for:
+      - result[0].modelName contains vEOS
+  register: eos
+
 - name: Try a playbook without a device (the null driver echoes commands)
   tether.fleet.cli_command:
     commands: [show version]
@@ -135,16 +154,18 @@ EXAMPLES = r"""
 
 RETURN = r"""
 stdout:
-  description: The output of each command, in order.
+  description:
+    - The output of each command, in order; a dictionary for a command that answered data (O(encoding=json),
+      or the V(pyeapi) driver's default), as C(arista.eos.eos_command) returns it with C(output=json).
   returned: always
   type: list
-  elements: str
+  elements: raw
   sample: ["Cisco IOS Software, C3750 Software ..."]
 stdout_lines:
-  description: The output of each command, as a list of lines.
+  description: The output of each command, as a list of lines (the data itself for a command that answered data).
   returned: always
   type: list
-  elements: list
+  elements: raw
 parsed:
   description: The parsed output of each command (null for one that was not parsed).
   returned: when O(parse) is set

@@ -13,13 +13,14 @@ module subprocess.
 ``ansible_connection: ansible.netcommon.network_cli`` Ansible would otherwise
 start its persistent connection helper (``ansible-connection``) for every task.
 
+What only the CLI modules (cli_command, cli_config, bulk) need is in ._cli_action.
+
 Private to the collection: not a public API.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -42,33 +43,10 @@ except ImportError:  # ansible-core < 2.19: templates are trusted as they are
 display = Display()
 
 _LABEL_LIMIT = 200
-# Commands that only read: run in check mode; every other command is skipped there.
-_READ_ONLY = re.compile(r"^\s*(show|display|dir|more|ping|traceroute|get)(\s|$)", re.IGNORECASE)
-
-
-def read_only(command: str) -> bool:
-    return _READ_ONLY.match(command) is not None
 
 
 class TaskError(Exception):
     """The task cannot run as written; the message says what to change."""
-
-
-def indent_config(lines: list[str], parents: list[str] | None) -> list[str]:
-    """Config lines under ``parents``: each parent one level deeper, the lines below the last.
-
-    Indentation marks hierarchy, as in a running configuration (one space a level).
-    """
-    parents = [p.strip() for p in parents or [] if p.strip()]
-    depth = len(parents)
-    out = [" " * level + parent for level, parent in enumerate(parents)]
-    out.extend(" " * depth + line.rstrip() for line in lines if line.strip())
-    return out
-
-
-def clean_config(text: str) -> list[str]:
-    """Rendered configuration text as lines: blank lines and bare ``!`` separators dropped."""
-    return [line.rstrip() for line in text.splitlines() if line.strip() and line.strip() != "!"]
 
 
 class TetherAction(ActionBase):  # type: ignore[misc]  # ansible ships no type information
@@ -120,16 +98,8 @@ class TetherAction(ActionBase):  # type: ignore[misc]  # ansible ships no type i
         return get
 
     def service_settings(self, args: Mapping[str, Any], task_vars: Mapping[str, Any]) -> _tether.ServiceSettings:
-        get = self.lookup(task_vars)
-        values: dict[str, Any] = {}
-        for option, (var, env) in _tether.SERVICE_SOURCES.items():
-            value = args.get(option)
-            if value is None:
-                value = get(var)
-            if value in (None, ""):
-                value = os.environ.get(env) or os.environ.get(_tether.SERVICE_ENV_ALIASES.get(env, ""))
-            values[option] = value
-        return _tether.settings_from_values(values)
+        """The service options: task, then inventory variable, then environment (the option table's order)."""
+        return _tether.settings_from_values(_tether.resolve_values(args, self.lookup(task_vars)))
 
     def cli_fallbacks(self) -> dict[str, Any]:
         """Credentials given on the command line (-u, -k, -K), below inventory variables."""
@@ -172,7 +142,7 @@ class TetherAction(ActionBase):  # type: ignore[misc]  # ansible ships no type i
         }
         return {key: value[:_LABEL_LIMIT] for key, value in labels.items() if value}
 
-    # -- shared pieces of tasks ------------------------------------------------------------
+    # -- shared pieces of tasks (the CLI modules' own are in _cli_action) --------------------
 
     def read_file(self, kind: str, path: str) -> tuple[str, str]:
         """A controller-side file found the way templates are (role dirs, playbook dir): (path, text)."""
@@ -181,18 +151,6 @@ class TetherAction(ActionBase):  # type: ignore[misc]  # ansible ships no type i
             return found, self._loader.get_text_file_contents(found)
         except AnsibleError as exc:
             raise AnsibleActionFail(str(exc)) from None
-
-    def parse_args(self, args: Mapping[str, Any]) -> tuple[str, str]:
-        """(parse kind, template text) from parse / parse_template / parse_template_file."""
-        parse = args.get("parse") or ""
-        template = args.get("parse_template") or ""
-        if args.get("parse_template_file"):
-            template = self.read_file("templates", args["parse_template_file"])[1]
-        if template and not parse:
-            raise TaskError("parse_template / parse_template_file need parse: textfsm or parse: ttp")
-        if parse == "ttp" and not template:
-            raise TaskError("parse: ttp needs a template: set parse_template or parse_template_file")
-        return str(parse), str(template)
 
     def render_template(self, src: str, task_vars: Mapping[str, Any]) -> str:
         """A Jinja2 template on the controller, rendered with the task's variables (like ansible.builtin.template)."""
@@ -203,8 +161,3 @@ class TetherAction(ActionBase):  # type: ignore[misc]  # ansible ships no type i
         templar = self._templar.copy_with_new_env(searchpath=searchpath, available_variables=dict(task_vars))
         rendered = templar.template(trust_as_template(text), escape_backslashes=False)
         return "" if rendered is None else str(rendered)
-
-    def config_lines(self, args: Mapping[str, Any], task_vars: Mapping[str, Any]) -> list[str]:
-        if args.get("src"):
-            return clean_config(self.render_template(args["src"], task_vars))
-        return indent_config(list(args.get("lines") or []), args.get("parents"))

@@ -38,6 +38,7 @@ from ansible.module_utils.connection import recv_data, send_data
 from ansible.playbook.play_context import PlayContext
 from ansible.utils.jsonrpc import JsonRpcServer
 
+from ansible_collections.tether.fleet.plugins.module_utils import _capabilities as caps
 from ansible_collections.tether.fleet.plugins.module_utils import _tether
 from ansible_collections.tether.fleet.plugins.plugin_utils._broker_relay import ServiceRelay
 
@@ -133,7 +134,20 @@ class Broker:
         from tether.lease_client import ChannelLeaseClient
 
         spec = connection._tether_spec
-        service = self.relay.service(spec["settings"])
+        platform = str(spec["connection"].get("platform", ""))
+        try:
+            service = self.relay.service(spec["settings"])
+            caps.require(
+                self.relay.capabilities(spec["settings"]),
+                spec["driver"],
+                platform,
+                [caps.CHANNEL_LEASE],
+                "tether.fleet.network_cli (a lease of the device's CLI channel)",
+            )
+        except (_tether.ServiceError, caps.MissingCapability) as exc:
+            from ansible.errors import AnsibleConnectionFailure
+
+            raise AnsibleConnectionFailure(f"tether.fleet.network_cli: no session to {spec['name']}: {exc}") from None
         wait = float(connection.get_option("persistent_connect_timeout"))
 
         def lease(client: Any) -> Any:

@@ -37,6 +37,9 @@ from ansible.plugins.loader import (
 from ansible.utils.collection_loader import AnsibleCollectionConfig
 
 START_TIMEOUT = 30.0
+# Bumped when the requests a worker sends change, so a worker never talks to a broker started
+# by an older copy of the collection (a broker lives up to its idle timeout after an upgrade).
+BROKER_PROTOCOL = "relay-2"
 _MAX_DIR = 72  # room for "/nl-" + 20 + ".sock" within the 107 bytes of a unix socket path
 _BOOT = (
     "from ansible.plugins.loader import init_plugin_loader; init_plugin_loader(); "
@@ -84,6 +87,7 @@ def control_path() -> str:
     it talks to. Cheap (no plugin path scan): it runs on every task."""
     env = os.environ
     identity = [
+        BROKER_PROTOCOL,
         sys.executable,
         release.__version__,
         os.pathsep.join(AnsibleCollectionConfig.collection_paths),

@@ -95,6 +95,14 @@ class Settings:
     keep_config_secrets: bool = False  # results and job records keep secret config lines (logs never do)
     # PutFile may set setuid, setgid and sticky bits (file_mode above 0o777) only when true.
     allow_special_file_modes: bool = False
+    # Event stream (docs/events.md): events kept for resuming watchers, by count and by age.
+    event_retention: int = 100_000
+    event_retention_seconds: float = 3_600.0
+    max_event_watchers: int = 1_000
+    # A client's verify: false (pyeapi over HTTPS) is honoured only when true (drivers/_tls_policy.py).
+    allow_unverified_tls: bool = False
+    # Directories napalm's "mock" platform may read canned answers from (tests); empty: mock refused.
+    napalm_mock_dirs: list[str] = dataclasses.field(default_factory=list)  # env: colon-separated
 
     @property
     def is_unix(self) -> bool:
@@ -136,7 +144,16 @@ class Settings:
                 raise ConfigError(f"listening on TCP ({self.listen}) requires TLS: set {' and '.join(missing)}")
             if not self.resolved_token():
                 raise ConfigError(f"listening on TCP ({self.listen}) requires a bearer token: set token or token_file")
-        for name in ("max_sessions", "max_concurrency", "bulk_concurrency", "max_message_bytes", "max_output_bytes"):
+        for name in (
+            "max_sessions",
+            "max_concurrency",
+            "bulk_concurrency",
+            "max_message_bytes",
+            "max_output_bytes",
+            "event_retention",
+            "event_retention_seconds",
+            "max_event_watchers",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
         if self.log_format not in ("json", "text"):

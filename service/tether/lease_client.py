@@ -16,7 +16,7 @@ from typing import Any
 import grpc
 
 from .client import TetherClient, TetherError, _connection
-from .v1 import tether_pb2 as pb
+from .v1 import messages as pb
 
 __all__ = ["ChannelLeaseClient", "LeaseEnded"]
 
@@ -56,7 +56,7 @@ class ChannelLeaseClient:
         self._ended: LeaseEnded | None = None
         self._opened: pb.ChannelOpened | None = None
         self._held_answers: queue.SimpleQueue[bool] = queue.SimpleQueue()
-        self._call = client._stub.LeaseChannel(self._outgoing(), metadata=client._metadata)
+        self._call = client._routes.method("LeaseChannel")(self._outgoing(), metadata=client._metadata)
         self._reader = threading.Thread(target=self._read_loop, name="tether-lease-reader", daemon=True)
         self._reader.start()
 

@@ -18,7 +18,7 @@ import sys
 import time
 from typing import Any
 
-from .redaction import scrub_log_text
+from .security.redaction import scrub_log_text
 
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 # Libraries that log session traffic or transport events: never below WARNING.

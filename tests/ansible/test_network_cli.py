@@ -178,6 +178,26 @@ def test_what_cannot_work_fails_saying_why(ansible: Ansible, vendor_collections:
     assert "async tasks" in background["msg"] and "ansible.netcommon.network_cli" in background["msg"]
 
 
+def test_a_driver_without_a_channel_lease_fails_naming_the_capability(
+    ansible: Ansible, vendor_collections: Path, farm: Any
+) -> None:
+    """network_cli needs the channel_lease capability; the null driver does not publish it."""
+    book = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: show
+      cisco.ios.ios_command:
+        commands: [show version]
+      ignore_errors: true
+"""
+    hosts = inventory(farm.switches[:1], ansible_connection=TETHER, ansible_tether_driver="null")
+    run = _run(ansible, vendor_collections, book, hosts)
+    result = run.task_results("show")["sw01"]
+    assert result.get("failed") or result.get("unreachable")
+    assert "'channel_lease'" in result["msg"] and "null driver" in result["msg"], result["msg"]
+
+
 def test_arista_eos_over_the_simulator_cli() -> None:
     pytest.skip(
         "the simulator cannot serve arista.eos: fake-switches 1.5.0's Arista SSH CLI (model arista_generic) "

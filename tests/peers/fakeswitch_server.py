@@ -27,6 +27,11 @@ The simulator has bugs a netmiko ``cisco_ios`` client or Ansible's cisco.ios wou
 by a small runtime patch below (functions named ``patch_*``), all on by default, each switchable off
 with ``--disable-patch NAME`` to reproduce the upstream behaviour.
 
+With ``--model arista_generic --eapi`` each switch also serves Arista eAPI (JSON-RPC ``POST
+/command-api``, HTTP basic auth against --users) on its own loopback port and, without a password,
+on the unix socket ``<ready-file dir>/<name>.eapi.sock``; the ready file adds ``eapi_port`` and
+``eapi_socket`` and says ``"platform": "arista_eos"``. eAPI's own patches live in eapi_peer.py.
+
 The process stops cleanly on SIGTERM/SIGINT (the reactor's own handlers) and, with --parent-pid, by
 itself as soon as that parent process is gone.
 """
@@ -44,11 +49,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script: make `tests` importable
+
+from tests.peers.eapi_peer import EAPI_PATCHES, listen_eapi
+
 LOG = logging.getLogger("tether.fakeswitch")
 
 DEFAULT_USERS = "admin:admin-pw:15,ops:ops-pw:15,viewer:viewer-pw:1"
 DEFAULT_ENABLE_PASSWORD = "enable-pw"
 PLATFORM = "cisco_ios"
+PLATFORMS = {"cisco_generic": PLATFORM, "arista_generic": "arista_eos"}  # netmiko device_type per model
 INVALID_INPUT = "% Invalid input detected at '^' marker.\n"
 
 
@@ -372,6 +382,7 @@ PATCHES: dict[str, Callable[[], None]] = {
     "user-exec": patch_user_exec_commands,
     "survive-errors": patch_survive_command_errors,
     "invalid-input": patch_invalid_input_message,
+    **EAPI_PATCHES,
 }
 
 
@@ -432,7 +443,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--count", type=int, required=True, help="number of switches")
     parser.add_argument("--ports", type=parse_ports, default=None, help="comma-separated ports, one per switch")
-    parser.add_argument("--model", default="cisco_generic", help="fake-switches model (a Cisco one)")
+    parser.add_argument("--model", default="cisco_generic", choices=sorted(PLATFORMS), help="fake-switches model")
+    parser.add_argument(
+        "--eapi", action="store_true", help="also serve Arista eAPI over HTTP and a unix socket (arista_generic)"
+    )
+    parser.add_argument("--eapi-ports", type=parse_ports, default=None, help="eAPI ports, one per switch")
     parser.add_argument("--ready-file", type=Path, required=True)
     parser.add_argument(
         "--users", type=parse_users, default=parse_users(DEFAULT_USERS), help="name:password[:privilege],..."
@@ -447,6 +462,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.ports is not None and len(args.ports) != args.count:
         parser.error(f"--ports has {len(args.ports)} ports for --count {args.count}")
+    if args.eapi_ports is not None and len(args.eapi_ports) != args.count:
+        parser.error(f"--eapi-ports has {len(args.eapi_ports)} ports for --count {args.count}")
+    if args.eapi and args.model != "arista_generic":
+        parser.error("--eapi needs --model arista_generic (the only model with eAPI)")
 
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -485,6 +504,19 @@ def main(argv: list[str] | None = None) -> int:
             ip=args.host, port=args.ports[index] if args.ports else 0, switch_core=core, users=ssh_users
         )
         listening = service.hook_to_reactor(reactor)
+        eapi: dict[str, Any] = {}
+        if args.eapi:
+            socket_path = str(args.ready_file.parent / f"{name}.eapi.sock")
+            Path(socket_path).unlink(missing_ok=True)
+            eapi_port = listen_eapi(
+                reactor,
+                core,
+                args.host,
+                args.eapi_ports[index] if args.eapi_ports else 0,
+                socket_path,
+                {user.username: user.password for user in args.users},
+            )
+            eapi = {"eapi_port": eapi_port, "eapi_socket": socket_path}
         records.append(
             {
                 "name": name,
@@ -493,12 +525,13 @@ def main(argv: list[str] | None = None) -> int:
                 "username": main_user.username,
                 "password": main_user.password,
                 "enable_password": args.enable_password,
-                "platform": PLATFORM,
+                "platform": PLATFORMS[args.model],
                 "other_username": other_user.username,
                 "other_password": other_user.password,
                 "exec_username": exec_user.username if exec_user else None,
                 "exec_password": exec_user.password if exec_user else None,
                 "users": [asdict(user) for user in args.users],
+                **eapi,
             }
         )
 

@@ -49,6 +49,8 @@ class SwitchPeer:
     exec_username: str | None  # a privilege-1 user: lands in "sw01>", needs enable + enable_password
     exec_password: str | None
     users: tuple[tuple[str, str, int], ...] = ()  # every (username, password, privilege)
+    eapi_port: int | None = None  # Arista eAPI over HTTP (start_switches(..., eapi=True))
+    eapi_socket: str | None = None  # Arista eAPI over a unix socket (no password, like EOS' local socket)
 
     @property
     def other_credentials(self) -> tuple[str, str]:
@@ -73,6 +75,21 @@ class SwitchPeer:
         params.update(overrides)
         return params
 
+    def pyeapi_params(self, **overrides: Any) -> dict[str, Any]:
+        """Keyword arguments for ``pyeapi.connect`` (HTTP, as the privilege-15 user)."""
+        if self.eapi_port is None:
+            raise LookupError(f"{self.name} serves no eAPI (start_switches(..., eapi=True))")
+        params: dict[str, Any] = {
+            "transport": "http",
+            "host": self.host,
+            "port": self.eapi_port,
+            "username": self.username,
+            "password": self.password,
+            "timeout": 10,
+        }
+        params.update(overrides)
+        return params
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SwitchPeer:
         users = tuple((u["username"], u["password"], int(u["privilege"])) for u in data.get("users", []))
@@ -89,6 +106,8 @@ class SwitchPeer:
             exec_username=data.get("exec_username"),
             exec_password=data.get("exec_password"),
             users=users,
+            eapi_port=int(data["eapi_port"]) if data.get("eapi_port") else None,
+            eapi_socket=data.get("eapi_socket"),
         )
 
 
@@ -111,6 +130,10 @@ class SwitchFarm(PeerProcess):
         return [s.port for s in self.switches]
 
     @property
+    def eapi_ports(self) -> list[int]:
+        return [s.eapi_port for s in self.switches if s.eapi_port is not None]
+
+    @property
     def ready_file(self) -> Path:
         return self.workdir / "ready.json"
 
@@ -118,7 +141,7 @@ class SwitchFarm(PeerProcess):
     def log_path(self) -> Path:
         return self.workdir / "fakeswitch.log"
 
-    def start(self, ports: Sequence[int] | None = None) -> SwitchFarm:
+    def start(self, ports: Sequence[int] | None = None, eapi_ports: Sequence[int] | None = None) -> SwitchFarm:
         """Start the simulator (on ``ports`` if given) and wait, bounded, for its ready file."""
         if self.running():
             raise SwitchFarmError("the simulator is already running")
@@ -136,6 +159,8 @@ class SwitchFarm(PeerProcess):
         ]
         if ports:
             command += ["--ports", ",".join(str(p) for p in ports)]
+        if eapi_ports:
+            command += ["--eapi-ports", ",".join(str(p) for p in eapi_ports)]
         self._starts += 1
         with self.log_path.open("ab") as log:
             log.write(f"--- start {self._starts}: {' '.join(command)}\n".encode())
@@ -163,9 +188,9 @@ class SwitchFarm(PeerProcess):
 
     def restart(self) -> SwitchFarm:
         """Stop the simulator if it still runs, then start a fresh one on the same ports (state is lost)."""
-        ports = self.ports
+        ports, eapi_ports = self.ports, self.eapi_ports
         self._signal_and_wait(signal.SIGTERM)
-        return self.start(ports)
+        return self.start(ports, eapi_ports)
 
     def kill(self) -> None:
         """SIGKILL the simulator (a crash): its ports refuse connections from now on."""
@@ -188,12 +213,16 @@ def start_switches(
     enable_password: str | None = None,
     name_prefix: str | None = None,
     timeout: float = START_TIMEOUT,
+    model: str | None = None,
+    eapi: bool = False,
 ) -> SwitchFarm:
     """Start ``count`` simulated Cisco IOS switches in one subprocess and return once they all listen.
 
     ``ports``: one per switch (default: free ports chosen by the OS). ``workdir``: where the ready
     file and the log go (default: a new temp dir, removed by ``stop()``). ``disable_patches``: names
     from fakeswitch_server.PATCHES to leave off. ``users``: ``name:password[:privilege],...``.
+    ``model``: a fake-switches model (``arista_generic``: platform ``arista_eos``); ``eapi``: Arista
+    switches also serve eAPI over HTTP and a unix socket (``SwitchPeer.eapi_port`` / ``eapi_socket``).
     """
     if ports is not None and len(ports) != count:
         raise ValueError(f"{len(ports)} ports for {count} switches")
@@ -209,6 +238,11 @@ def start_switches(
         extra += ["--enable-password", enable_password]
     if name_prefix is not None:
         extra += ["--name-prefix", name_prefix]
+    if eapi:
+        model = model or "arista_generic"
+        extra.append("--eapi")
+    if model is not None:
+        extra += ["--model", model]
     farm = SwitchFarm(count, directory, extra, timeout, _own_workdir=own)
     try:
         return farm.start(ports)

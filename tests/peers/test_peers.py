@@ -352,3 +352,85 @@ def test_sshd_simple_shell_and_stop() -> None:
     conn.disconnect()
     assert refused(server.host, server.port)
     assert not server.workdir.exists()
+
+
+# --- Arista eAPI (pyeapi) -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def eapi_farm() -> Iterator[SwitchFarm]:
+    farm = start_switches(2, eapi=True)
+    yield farm
+    farm.stop()
+
+
+def _eapi_node(sw: SwitchPeer, **overrides: Any) -> Any:
+    import pyeapi
+
+    return pyeapi.connect(**sw.pyeapi_params(**overrides), return_node=True)
+
+
+def test_eapi_peer_serves_pyeapi(eapi_farm: SwitchFarm) -> None:
+    import pyeapi
+    from pyeapi.eapilib import SocketEapiConnection
+
+    sw = eapi_farm.switches[1]
+    assert sw.platform == "arista_eos" and sw.name == "sw02" and sw.eapi_port and sw.eapi_port != sw.port
+    node = _eapi_node(sw)
+    version = node.enable(["show version"])[0]["result"]
+    assert (version["modelName"], version["version"]) == ("vEOS", "4.23.0F")
+    text = node.run_commands(["show version"], encoding="text")[0]["output"]
+    assert text.startswith("Arista vEOS\n") and "Software image version: 4.23.0F" in text
+    assert node.enable(["show hostname"])[0]["result"] == {"hostname": "sw02", "fqdn": "sw02", "sourceDetail": ""}
+    assert node.enable(["show vlan"])[0]["result"]["vlans"]["1"]["name"] == "default"
+    node.config(["vlan 42", "name from-pyeapi"])
+    assert "vlan 42\n   name from-pyeapi" in node.running_config
+    plain = node.run_commands(["show running-config"], encoding="text")[0]["output"]
+    assert plain.startswith("! Command: show running-config") and "vlan 42" in plain
+    assert node.api("vlans").get(42)["name"] == "from-pyeapi"
+    with pytest.raises(pyeapi.eapilib.CommandError) as error:
+        node.enable(["show bogus"])
+    assert error.value.error_code == 1002
+    # EOS' local unix socket: no password
+    local = pyeapi.client.Node(SocketEapiConnection(path=sw.eapi_socket, timeout=10))
+    assert local.enable(["show version"])[0]["result"]["modelName"] == "vEOS"
+
+
+def test_eapi_peer_asks_for_a_password(eapi_farm: SwitchFarm) -> None:
+    import pyeapi
+
+    sw = eapi_farm.switches[0]
+    for overrides in ({"password": "wrong"}, {"username": "nobody"}):
+        with pytest.raises(pyeapi.eapilib.ConnectionError, match="Unauthorized"):
+            _eapi_node(sw, **overrides).enable(["show version"])
+    ops, ops_password = sw.other_credentials
+    assert _eapi_node(sw, username=ops, password=ops_password).enable(["show version"])
+
+
+def test_eapi_patches_can_be_switched_off() -> None:
+    """Upstream: no ``show version`` (HTTP 500, pyeapi "unable to connect"), unknown commands answer {}."""
+    import pyeapi
+
+    patches = ["eapi-show-version", "eapi-show-hostname", "eapi-show-running-config", "eapi-errors"]
+    farm = start_switches(1, eapi=True, disable_patches=patches)
+    try:
+        assert not set(patches) & set(farm.patches)
+        node = _eapi_node(farm.switches[0])
+        for command in ("show version", "show hostname", "show running-config"):
+            with pytest.raises(pyeapi.eapilib.ConnectionError, match="unable to connect to eAPI"):
+                node.run_commands([command], encoding="text")
+        assert node.enable(["bogus"])[0]["result"] == {"sourceDetail": ""}
+        assert node.enable(["show vlan"])[0]["result"]["vlans"]  # the rest still works
+    finally:
+        farm.stop()
+
+
+def test_eapi_restart_keeps_the_eapi_ports() -> None:
+    farm = start_switches(1, eapi=True)
+    try:
+        before = farm.eapi_ports
+        farm.restart()
+        assert farm.eapi_ports == before
+        assert _eapi_node(farm.switches[0]).enable(["show version"])
+    finally:
+        farm.stop()

@@ -26,7 +26,7 @@ from tests.harness import Tetherd, free_port
 from tests.tls import make_cert
 from tether import config
 from tether.client import TetherClient, TetherError
-from tether.v1 import tether_pb2 as pb
+from tether.v1 import messages as pb
 from tether.v1.tether_pb2_grpc import TetherStub
 
 TOKEN = "deputy-token-0123456789"

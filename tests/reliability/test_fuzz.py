@@ -32,11 +32,12 @@ from typing import Any
 import grpc
 import psutil
 import pytest
+from google.protobuf import json_format
 from google.protobuf.message import Message
-from google.protobuf.struct_pb2 import Struct
+from google.protobuf.struct_pb2 import Struct, Value
 
 from tests.harness import Tetherd
-from tether.v1 import tether_pb2 as pb
+from tether.v1 import messages as pb
 
 SEED = int(os.environ.get("TETHER_FUZZ_SEED", "20261127"))
 CASES = 2500
@@ -49,7 +50,10 @@ CLIENT_ERRORS = {
     grpc.StatusCode.NOT_FOUND,
     grpc.StatusCode.OUT_OF_RANGE,
 }
-STREAMING = {"Bulk"}
+STREAMING = {"Bulk", "WatchEvents"}
+PATHS = {"WatchEvents": "/tether.v1.Events/WatchEvents"}  # the others: /tether.v1.Tether/<method>
+WATCH_SECONDS = 0.2  # a valid watch follows forever: read this long, then the deadline ends it
+SEQS = [0, 1, 2**32, 2**53, 2**63, 2**64 - 1]
 
 NUMBERS = [0.0, -0.0, 1.0, 30.0, -1.0, -1e-9, math.nan, math.inf, -math.inf, 1e308, -1e308, 5e-324, 86_401.0, 2.0**63]
 UINTS = [0, 1, 22, 500, 501, 65_535, 65_536, 2**31 - 1, 2**32 - 1]
@@ -126,6 +130,8 @@ def options(rng: random.Random, driver: str) -> Struct:
     known = {
         "null": ["delay", "hang", "fail_open"],
         "netmiko": ["fast_cli", "global_delay_factor", "auth_timeout", "probe_timeout", "error_pattern", "cmd_verify"],
+        "napalm": ["transport", "global_delay_factor", "path", "ssh_config_file", "key_file", "fast_cli"],
+        "pyeapi": ["transport", "path", "ca_cert", "probe_command"],
     }.get(driver, [])
     for _ in range(rng.choice([0, 0, 1, 2, 3, 40])):
         name = rng.choice(known) if known and rng.random() < 0.7 else hostile_string(rng)[:300]
@@ -151,6 +157,11 @@ class Case:
 def connection(rng: random.Random, driver: str, dead_port: int) -> tuple[pb.Connection, bool]:
     if driver == "netmiko":
         message = pb.Connection(host="127.0.0.1", port=dead_port, platform="cisco_ios", username="u", password="p")
+    elif driver == "napalm":
+        platform = rng.choice(["ios", "mock", "eos", "junos", "cisco_ios"])
+        message = pb.Connection(host="127.0.0.1", port=dead_port, platform=platform, username="u", password="p")
+    elif driver == "pyeapi":
+        message = pb.Connection(host="127.0.0.1", port=dead_port, username="u", password="p")
     else:
         message = pb.Connection(host="null.example", username="u", password="p")
     for name in ("host", "platform", "username", "password", "secret", "private_key", "private_key_file"):
@@ -165,7 +176,19 @@ def connection(rng: random.Random, driver: str, dead_port: int) -> tuple[pb.Conn
     if rng.random() < 0.4:
         message.options.CopyFrom(options(rng, driver))
     fail_open = message.options.fields["fail_open"].bool_value if "fail_open" in message.options.fields else False
-    return message, driver == "netmiko" or fail_open
+    return message, driver in ("netmiko", "napalm", "pyeapi") or fail_open
+
+
+def api_call(rng: random.Random) -> Value:
+    """An eAPI request as Operation.api_calls carries it: mostly well-formed, often not."""
+    shape = rng.randrange(5)
+    if shape == 0:
+        return Value(string_value=hostile_string(rng))
+    if shape == 1:
+        return json_format.ParseDict({"cmd": hostile_string(rng), "input": hostile_string(rng)}, Value())
+    if shape == 2:
+        return json_format.ParseDict({hostile_string(rng)[:100]: option_value(rng)}, Value())
+    return json_format.ParseDict(option_value(rng), Value())
 
 
 def operation(rng: random.Random) -> pb.Operation:
@@ -186,7 +209,50 @@ def operation(rng: random.Random) -> pb.Operation:
     message.save = rng.random() < 0.05
     message.stop_on_error = rng.random() < 0.3
     message.diff = rng.random() < 0.1
+    if rng.random() < 0.15:
+        getter_calls(rng, message)
+    if rng.random() < 0.15:
+        candidate(rng, message.candidate)
+    if rng.random() < 0.2:
+        message.encoding = rng.choice(["", "text", "json", "xml", hostile_string(rng)])
+    if rng.random() < 0.15:
+        message.api_calls.extend(api_call(rng) for _ in range(rng.choice([1, 2, 1001])))
     return message
+
+
+GETTER_NAMES = ["get_facts", "get_config", "get_route_to", "get_factz", "", "__class__", "../x"]
+# Small templates only: a render bomb costs a worker's whole timeout (another test's matter).
+TEMPLATES = [
+    "",
+    "{{ x }}",
+    "{% if %}",
+    "{{ ''.__class__ }}",
+    "{{ 'a' * 99999999 }}",
+    "{% for i in v %}{{i}}{% endfor %}",
+]
+
+
+def getter_calls(rng: random.Random, message: pb.Operation) -> None:
+    for _ in range(rng.choice([1, 2, 65])):
+        call = message.getters.add(name=rng.choice([*GETTER_NAMES, hostile_string(rng)[:300]]))
+        if rng.random() < 0.5:
+            name = rng.choice(["retrieve", "full", "destination", "longer", hostile_string(rng)[:200]])
+            call.arguments.update({name: option_value(rng)})
+
+
+def candidate(rng: random.Random, message: pb.ConfigCandidate) -> None:
+    message.action = rng.choice([*ENUMS, 1, 2, 3, 4, 5])  # type: ignore[assignment]
+    if rng.random() < 0.6:
+        message.config = hostile_string(rng)
+    if rng.random() < 0.3:
+        message.template = rng.choice([*TEMPLATES, hostile_string(rng)])
+    if rng.random() < 0.3:
+        message.variables.update({hostile_string(rng)[:100]: option_value(rng) for _ in range(rng.randrange(3))})
+    message.replace = rng.random() < 0.3
+    if rng.random() < 0.3:
+        message.revert_in = rng.choice(NUMBERS)
+    if rng.random() < 0.2:
+        message.message = hostile_string(rng)
 
 
 def labels(rng: random.Random) -> dict[str, str]:
@@ -194,7 +260,7 @@ def labels(rng: random.Random) -> dict[str, str]:
 
 
 def pick_driver(rng: random.Random) -> str:
-    return rng.choice(["null"] * 7 + ["netmiko", "", hostile_string(rng)])
+    return rng.choice(["null"] * 7 + ["netmiko", "napalm", "pyeapi", "", hostile_string(rng)])
 
 
 def execute_case(rng: random.Random, dead_port: int) -> Case:
@@ -284,6 +350,17 @@ def small_rpc_case(rng: random.Random, dead_port: int) -> Case:
     return Case(kind, request.SerializeToString())
 
 
+def watch_case(rng: random.Random, dead_port: int) -> Case:
+    """WatchEvents: hostile filters and sequence numbers; a valid watch is followed briefly."""
+    request = pb.WatchEventsRequest(
+        after_seq=rng.choice(SEQS),
+        kinds=[rng.choice([*ENUMS, *range(11)]) for _ in range(rng.choice([0, 1, 3, 70]))],  # type: ignore[misc]
+        job_id=hostile_string(rng) if rng.random() < 0.4 else "",
+        target=hostile_string(rng) if rng.random() < 0.4 else "",
+    )
+    return Case("WatchEvents", request.SerializeToString(), may_expire=True)
+
+
 def garbage_case(rng: random.Random, dead_port: int) -> Case:
     """Bytes that are not the method's message: invalid UTF-8 in a string field, or noise."""
     method = rng.choice(["Execute", "Bulk", "Exec", "PutFile", "FetchFile", "GetJob", "CancelJob", "ListSessions"])
@@ -300,6 +377,7 @@ GENERATORS: list[tuple[Callable[[random.Random, int], Case], int]] = [
     (bulk_case, 12),
     (transfer_case, 15),
     (small_rpc_case, 20),
+    (watch_case, 3),
     (garbage_case, 13),
 ]
 
@@ -311,10 +389,11 @@ def cases(rng: random.Random, dead_port: int) -> Iterator[Case]:
 
 
 def send(channel: grpc.Channel, case: Case) -> tuple[grpc.StatusCode, str]:
-    path = f"/tether.v1.Tether/{case.method}"
+    path = PATHS.get(case.method, f"/tether.v1.Tether/{case.method}")
     try:
         if case.method in STREAMING:
-            for _ in channel.unary_stream(path)(case.payload, timeout=30):
+            timeout = WATCH_SECONDS if case.method == "WatchEvents" else 30
+            for _ in channel.unary_stream(path)(case.payload, timeout=timeout):
                 pass
         else:
             channel.unary_unary(path)(case.payload, timeout=30)

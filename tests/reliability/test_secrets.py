@@ -24,7 +24,7 @@ import pytest
 
 from tests.harness import Tetherd
 from tether.client import TetherClient, TetherError
-from tether.v1 import tether_pb2 as pb
+from tether.v1 import messages as pb
 
 # Libraries that log SSH channel traffic or transport events.
 THIRD_PARTY_LOGGERS = ("netmiko", "paramiko", "twisted", "grpc")
@@ -276,7 +276,7 @@ JUNOS_LINES = [
 
 @pytest.mark.parametrize(("line", "masked"), MASKED_LINES)
 def test_secret_config_lines_keep_their_shape(line: str, masked: str) -> None:
-    from tether.redaction import mask_config_secrets  # here: the scans above must run (and fail) on old code
+    from tether.security.redaction import mask_config_secrets  # here: the scans above must run (and fail) on old code
 
     assert mask_config_secrets(line) == masked
     assert mask_config_secrets(line + "\n" + line) == masked + "\n" + masked
@@ -284,6 +284,6 @@ def test_secret_config_lines_keep_their_shape(line: str, masked: str) -> None:
 
 @pytest.mark.parametrize(("line", "masked"), JUNOS_LINES)
 def test_junos_secret_lines_keep_their_shape(line: str, masked: str) -> None:
-    from tether.redaction import family_for, mask_config_secrets
+    from tether.security.redaction import family_for, mask_config_secrets
 
     assert mask_config_secrets(line, family_for("juniper_junos")) == masked

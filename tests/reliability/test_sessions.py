@@ -15,7 +15,7 @@ from tests.harness import Tetherd, wait_until
 from tests.peers.switches import SwitchFarm
 from tests.service.test_switches import conn
 from tether.client import TetherError
-from tether.v1 import tether_pb2 as pb
+from tether.v1 import messages as pb
 
 STORM_CALLS = 500
 STORM_IN_FLIGHT = 32

@@ -270,7 +270,7 @@ def _worker_pids(daemon_pid: int) -> set[int]:
         except OSError:
             continue
         parent = int(stat.rsplit(")", 1)[1].split()[1])
-        if parent == daemon_pid and b"tether.parsing.worker" in cmdline:
+        if parent == daemon_pid and b"tether.operations.parsing.worker" in cmdline:
             found.add(int(entry.name))
     return found
 

@@ -19,7 +19,7 @@ from google.protobuf.struct_pb2 import Struct
 
 from tests.harness import Tetherd
 from tests.service.test_switches import conn as switch_conn
-from tether.v1 import tether_pb2 as pb
+from tether.v1 import messages as pb
 from tether.v1.tether_pb2_grpc import TetherStub
 
 NULL = pb.Connection(host="null.example", username="u", password="pw")

@@ -12,7 +12,7 @@ import pytest
 
 from tests.harness import Tetherd
 from tether.config import ConfigError, load
-from tether.drivers.contract import InvalidRequest
+from tether.drivers.contract import Capability, ConnectionSpec, InvalidRequest
 from tether.drivers.registry import DriverRegistry
 
 TETHER = [sys.executable, "-c", "import sys; from tether.cli.tether import main; sys.exit(main())"]
@@ -69,19 +69,38 @@ def test_third_party_driver_through_an_entry_point(tmp_path: Path, monkeypatch: 
         "    meta = dataclasses.replace(NullDriver.meta, name='acme')\n"
         "class FutureDriver(NullDriver):\n"
         "    meta = dataclasses.replace(NullDriver.meta, name='future', contract_version=CONTRACT_VERSION + 1)\n"
+        "class BoastfulDriver(NullDriver):\n"
+        "    meta = dataclasses.replace(NullDriver.meta, name='boastful', capabilities=frozenset({'getters'}))\n"
+        "from tether.drivers.contract import Capability, Driver\n"
+        "class ContractOneDriver(Driver):\n"
+        "    # written for contract 1: one class, run_command on it, capabilities declared\n"
+        "    meta = DriverMeta(name='old', contract_version=1, version='0.9', description='v1',\n"
+        "                      capabilities=frozenset({Capability.COMMANDS}))\n"
+        "    def open(self): pass\n"
+        "    def probe(self): pass\n"
+        "    def close(self): pass\n"
+        "    def run_command(self, command, options): return command.upper()\n"
     )
     dist = tmp_path / "acme_driver-1.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-driver\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text(
         "[tether.drivers]\nacme = acme_driver:AcmeDriver\nfuture = acme_driver:FutureDriver\n"
+        "boastful = acme_driver:BoastfulDriver\nold = acme_driver:ContractOneDriver\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     registry = DriverRegistry()
     assert {"acme", "future", "netmiko", "null"} <= set(registry.names())
     assert registry.get("acme").meta.name == "acme"
-    with pytest.raises(InvalidRequest, match="contract version 2"):
+    with pytest.raises(InvalidRequest, match=r"written for contract versions 3; this tetherd speaks 1\.\.2"):
         registry.get("future")
+    with pytest.raises(InvalidRequest, match="declares capabilities it does not implement: getters needs get"):
+        registry.get("boastful")
+    old = registry.get("old")  # contract 1 drivers keep loading
+    assert old.meta.contract_range == range(1, 2)
+    assert old.capabilities_for(ConnectionSpec(host="h", port=22)) == {Capability.COMMANDS}
+    _, refused = registry.load_all()
+    assert set(refused) == {"boastful", "future"}
 
 
 def test_settings_from_a_toml_file(tmp_path: Path) -> None:

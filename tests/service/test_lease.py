@@ -11,7 +11,7 @@ import pytest
 from tests.harness import Tetherd
 from tether.client import TetherClient, TetherError
 from tether.lease_client import ChannelLeaseClient, LeaseEnded
-from tether.v1 import tether_pb2 as pb
+from tether.v1 import messages as pb
 
 
 def conn(switch: Any, **overrides: Any) -> dict[str, Any]:
@@ -103,6 +103,8 @@ def test_oversized_input_is_refused(tetherd: Tetherd, own_switch: Any) -> None:
 
 def test_the_first_message_must_open(tetherd: Tetherd) -> None:
     client = tetherd.client()
-    call = client._stub.LeaseChannel(iter([pb.ChannelRequest(input=b"show version\r")]), metadata=client._metadata)
+    call = client._routes.method("LeaseChannel")(
+        iter([pb.ChannelRequest(input=b"show version\r")]), metadata=client._metadata
+    )
     with pytest.raises(Exception, match="first message of LeaseChannel must be open"):
         list(call)

@@ -15,7 +15,7 @@ import pytest
 from tests.harness import Tetherd, free_port
 from tests.tls import make_cert
 from tether.client import TetherError
-from tether.v1 import tether_pb2 as pb
+from tether.v1 import messages as pb
 from tether.v1.tether_pb2_grpc import TetherStub
 
 NULL = {"host": "null.example", "username": "u", "password": "pw"}
@@ -184,3 +184,9 @@ def test_embedded_service_exits_by_itself_once_idle_with_no_sessions(tetherd_fac
     assert time.monotonic() - started >= 1.5
     assert not daemon.socket.exists()
     assert '"exiting: idle with no sessions"' in daemon.log()
+
+
+def test_config_lines_apply_without_the_running_config_capability(tetherd: Tetherd) -> None:
+    """Applying lines needs only the config capability: the null driver has no running config."""
+    response = tetherd.client().execute(NULL, config=["vlan 10"], driver="null")
+    assert response.ok and list(response.config.lines) == ["vlan 10"]

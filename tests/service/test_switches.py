@@ -11,7 +11,7 @@ import pytest
 
 from tests.harness import Tetherd, wait_until
 from tether.client import TetherError
-from tether.v1 import tether_pb2 as pb
+from tether.v1 import messages as pb
 
 
 def conn(switch: Any, **overrides: Any) -> dict[str, Any]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tether.config import ConfigError, load
-from tether.configdiff import missing_lines
+from tether.core.session import SessionKey
 from tether.drivers.contract import ConnectionSpec, InvalidRequest
 from tether.drivers.netmiko_driver import NetmikoDriver
 from tether.drivers.null_driver import NullDriver
-from tether.requests import Defaults, Redactor, connection_spec, merge_connection, operation_spec
-from tether.session import SessionKey
-from tether.v1 import tether_pb2 as pb
+from tether.operations.configdiff import missing_lines
+from tether.operations.requests import Defaults, Redactor, connection_spec, merge_connection, operation_spec
+from tether.v1 import messages as pb
 
 RUNNING = """Building configuration...
 !
@@ -121,7 +121,7 @@ def test_settings_precedence_and_tcp_requires_tls(tmp_path: object) -> None:
 
 
 def test_check_mode_prediction_keeps_end_last() -> None:
-    from tether.configdiff import predicted
+    from tether.operations.configdiff import predicted
 
     after = predicted(RUNNING, ["vlan 10", " name ten"])
     assert after.rstrip().splitlines()[-3:] == ["vlan 10", " name ten", "end"]
@@ -142,7 +142,7 @@ def test_prompt_pattern_for_bare_and_named_prompts() -> None:
 def test_job_store_keeps_its_bounds(tmp_path: object) -> None:
     from pathlib import Path
 
-    from tether.jobs import JobStore
+    from tether.core.jobs import JobStore
 
     store = JobStore(Path(str(tmp_path)) / "jobs.db", max_jobs=3)
     for i in range(5):
@@ -159,8 +159,8 @@ def test_a_timeout_raised_by_the_driver_is_not_mistaken_for_a_hung_session() -> 
     import asyncio
     import time
 
+    from tether.core.pool import PoolLimits, SessionPool
     from tether.drivers.null_driver import NullDriver
-    from tether.pool import PoolLimits, SessionPool
 
     async def scenario() -> None:
         pool = SessionPool(PoolLimits())

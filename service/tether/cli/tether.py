@@ -19,7 +19,7 @@ from typing import Any
 from google.protobuf.json_format import MessageToDict
 
 from ..client import TetherClient, TetherError, connection_message, operation_message
-from ..v1 import tether_pb2 as pb
+from ..v1 import messages as pb
 from ._reach import Reach, ServiceUnreachable
 
 
@@ -239,6 +239,94 @@ def cmd_jobs(client: TetherClient, args: argparse.Namespace) -> int:
     return 0
 
 
+_EVENT_KINDS = {
+    name.removeprefix("EVENT_KIND_").lower(): value
+    for name, value in pb.EventKind.items()
+    if value not in (pb.EVENT_KIND_UNSPECIFIED, pb.EVENT_KIND_GAP)  # a GAP is never filtered out
+}
+# Reconnect delays after a dropped event stream: 0.2 s doubling to at most this.
+_MAX_RECONNECT_DELAY = 5.0
+_RETRYABLE = ("UNAVAILABLE", "CANCELLED", "UNKNOWN", "INTERNAL", "DEADLINE_EXCEEDED")
+
+
+def event_line(event: pb.Event) -> str:
+    """One line per event: seq, local time, kind, what it is about, details."""
+    kind = pb.EventKind.Name(event.kind).removeprefix("EVENT_KIND_").lower()
+    stamp = time.strftime("%H:%M:%S", time.localtime(event.time)) + f".{int(event.time % 1 * 1000):03d}"
+    payload = event.WhichOneof("payload")
+    if event.kind == pb.EVENT_KIND_GAP:
+        subject, details = "-", f"events before seq {event.seq} are no longer retained (some were missed)"
+    elif payload == "job":
+        job = event.job
+        subject = f"job {job.job_id}" + (f" {job.target}" if job.target else "")
+        state = pb.JobState.Name(job.state).removeprefix("JOB_STATE_").lower()
+        details = f"{state} {job.done}/{job.total}" + (f" failed {job.failed}" if job.failed else "")
+        if job.error:
+            details += f" [{job.error_code}] {job.error}" if job.error_code else f" {job.error}"
+    elif payload == "session":
+        session = event.session
+        subject = f"{session.host}:{session.port}"
+        details = f"session {session.session_id} ({session.driver})" + (f": {session.reason}" if session.reason else "")
+    elif payload == "device":
+        device = event.device
+        subject = device.target
+        state = pb.DeviceState.Name(device.state).removeprefix("DEVICE_STATE_").lower()
+        details = f"{state} ({device.driver})" + (f": {device.reason}" if device.reason else "")
+    else:
+        subject, details = "-", ""
+    return f"{event.seq} {stamp} {kind:<20} {subject} {details}".rstrip()
+
+
+def cmd_events(client: TetherClient, args: argparse.Namespace) -> int:
+    """Follow the event stream; after a dropped connection, resume after the last event printed."""
+    if args.after < 0 or args.count < 0 or args.retries < 0:
+        raise UsageError("--after, --count and --retries must not be negative")
+    last = args.after
+    retries = 0
+    printed = 0
+
+    def started(seq: int) -> None:
+        nonlocal last, retries
+        retries = 0
+        last = last or seq  # with no event printed yet, resume from where the first stream started
+
+    while True:
+        request = pb.WatchEventsRequest(
+            after_seq=last, kinds=[_EVENT_KINDS[k] for k in args.kind or []], job_id=args.job, target=args.target
+        )
+        try:
+            for event in client.watch_events(request, started):
+                if args.json:
+                    print(json.dumps(MessageToDict(event, preserving_proto_field_name=True)), flush=True)
+                else:
+                    print(event_line(event), flush=True)
+                # A GAP is not an event: resuming after it starts at the oldest retained one.
+                last = event.seq - 1 if event.kind == pb.EVENT_KIND_GAP else event.seq
+                printed += 1
+                if args.count and printed >= args.count:
+                    return 0
+            reason = "the stream ended (tetherd stopping)"
+        except TetherError as exc:
+            if exc.code not in _RETRYABLE:
+                raise
+            reason = exc.message
+        except KeyboardInterrupt:
+            return 130
+        except BrokenPipeError:  # the reader went away (tether events | head): done, quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
+        retries += 1
+        if retries > args.retries:
+            print(f"tether: gave up after {args.retries} reconnect attempts: {reason}", file=sys.stderr)
+            return 2
+        delay = min(_MAX_RECONNECT_DELAY, 0.2 * 2 ** (retries - 1))
+        print(f"tether: event stream lost ({reason}); resuming after seq {last} in {delay:.1f} s", file=sys.stderr)
+        try:
+            time.sleep(delay)
+        except KeyboardInterrupt:
+            return 130
+
+
 def cmd_info(client: TetherClient, args: argparse.Namespace) -> int:
     _print_json(client.info())
     return 0
@@ -383,6 +471,34 @@ def parser() -> argparse.ArgumentParser:
         "info", help="service version and counters", description="tetherd's version, pid and counters."
     )
     info.set_defaults(handler=cmd_info, starts_service=False)
+    events = commands.add_parser(
+        "events",
+        help="follow the event stream",
+        description="Follow tetherd's events (jobs, sessions, device status), one line each: "
+        "seq, time, kind, target or job, details. A dropped connection is resumed after the last "
+        "event printed, so nothing is lost or repeated within the service's retention window. "
+        "tether --json events prints one JSON object per line.",
+        epilog="example: tether events --kind device_status --target 10.0.0.1:22",
+    )
+    events.add_argument(
+        "--kind", action="append", choices=sorted(_EVENT_KINDS), help="only events of this kind (repeat for several)"
+    )
+    events.add_argument("--job", default="", metavar="JOB_ID", help="only events of this job")
+    events.add_argument(
+        "--target", default="", metavar="TARGET", help="only events about this target (host, host:port or bulk name)"
+    )
+    events.add_argument(
+        "--after",
+        type=int,
+        default=0,
+        metavar="SEQ",
+        help="first every retained event after this seq, then live ones (default: live ones only)",
+    )
+    events.add_argument("--count", type=int, default=0, metavar="N", help="exit after N events (default: follow)")
+    events.add_argument(
+        "--retries", type=int, default=10, help="reconnect attempts in a row before giving up (default: %(default)s)"
+    )
+    events.set_defaults(handler=cmd_events, starts_service=False)
     return root
 
 
@@ -405,6 +521,7 @@ def main(argv: list[str] | None = None) -> int:
             # a call that never reached it is safe to make once more, on a fresh one.
             if attempt == 1 and reach.may_restart(exc, start):
                 continue
-            print(f"tether: {reach.explain(exc, start)}", file=sys.stderr)
+            details = exc.describe()  # the service's reason, field and metadata, when it sent them
+            print(f"tether: {reach.explain(exc, start)}" + (f" [{details}]" if details else ""), file=sys.stderr)
             return 2
     return 2

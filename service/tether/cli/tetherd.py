@@ -11,9 +11,9 @@ import sys
 from collections.abc import Callable
 
 from .. import __version__
+from ..api.server import AlreadyRunning, serve
 from ..config import ConfigError, Settings, default_endpoint, load
 from ..logs import configure
-from ..server import AlreadyRunning, serve
 
 log = logging.getLogger("tether.server")
 

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping
 import paramiko
 from paramiko.ssh_exception import IncompatiblePeer, NoValidConnectionsError
 
-from ..limits import quote
+from ..security.limits import quote
 from ..suggest import did_you_mean
 
 __all__ = ["NETMIKO_TO_TETHER", "describe_connect_failure", "in_tether_words", "unknown_option"]

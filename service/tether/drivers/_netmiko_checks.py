@@ -14,8 +14,8 @@ from typing import Any
 from netmiko.base_connection import BaseConnection
 from netmiko.exceptions import ConfigInvalidException
 
-from ..limits import MAX_SECONDS, quote
-from ..safe_regex import SafePattern
+from ..security.limits import MAX_SECONDS, quote
+from ..security.safe_regex import SafePattern
 from .contract import InvalidRequest
 
 # netmiko's default bypass_commands: with such a line in a set, no line's echo is verified.

@@ -27,7 +27,7 @@ from netmiko.base_connection import BaseConnection
 from netmiko.exceptions import ReadException, ReadTimeout
 from netmiko.netmiko_globals import BACKSPACE_CHAR
 
-from ..safe_regex import SafePattern
+from ..security.safe_regex import SafePattern
 
 _MAX_SEARCHED = 2_000_000
 _RECENT_READS = 20

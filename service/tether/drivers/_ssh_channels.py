@@ -11,7 +11,7 @@ import time
 
 import paramiko
 
-from ..limits import quote
+from ..security.limits import quote
 from .contract import (
     CommandFailed,
     CommandTimeout,

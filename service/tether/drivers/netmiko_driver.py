@@ -12,6 +12,7 @@ device's answer instead of netmiko's 25 ms polling sleeps (``_netmiko_fastpath``
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import re
 import socket
@@ -21,11 +22,19 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from ..limits import quote
+from ..security.limits import quote
 from ..suggest import did_you_mean
 from . import _ssh_policy
+from .capabilities import (
+    Commands,
+    ConfigLines,
+    ExecChannel,
+    FileTransfer,
+    RawChannel,
+    RunningConfig,
+    SaveConfig,
+)
 from .contract import (
-    CONTRACT_VERSION,
     AuthFailed,
     Capability,
     ChannelLease,
@@ -62,7 +71,8 @@ try:
     )
     from netmiko.ssh_dispatcher import CLASS_MAPPER
 
-    from .. import safe_regex
+    from ..security import safe_regex
+    from . import _cli_errors as cli_errors
     from . import _connect_errors as connect_errors
     from . import _netmiko_checks as netmiko_checks
     from . import _netmiko_fastpath as fastpath
@@ -91,18 +101,6 @@ _OWN: Mapping[str, type | tuple[type, ...]] = {
     "cmd_verify": bool,  # verify each command's echo (slower; default False)
     "probe_timeout": (int, float),
     "error_pattern": str,  # regex (multiline) marking a device error in output; "" turns detection off
-}
-# How devices say a command was wrong, by netmiko platform prefix.
-_IOS_LIKE_ERRORS = r"^\s*% ?(?:Invalid|Incomplete|Ambiguous|Unknown|Unrecognized|Bad|Error|Unable)\b.*$"
-_ERROR_PATTERNS: Mapping[str, str] = {
-    "cisco_": _IOS_LIKE_ERRORS,
-    "arista_": _IOS_LIKE_ERRORS,
-    "dell_": _IOS_LIKE_ERRORS,
-    "brocade_": _IOS_LIKE_ERRORS,
-    "ruckus_": _IOS_LIKE_ERRORS,
-    "hp_": _IOS_LIKE_ERRORS,
-    "extreme_": _IOS_LIKE_ERRORS,
-    "juniper": r"^\s*(?:error:|syntax error|unknown command).*$",
 }
 _RUNNING_CONFIG_COMMAND = "show running-config"
 _RUNNING_CONFIG_PLATFORMS = ("cisco_", "arista_", "dell_", "brocade_", "extreme_", "hp_", "ruckus_")
@@ -146,28 +144,45 @@ def _error_pattern(spec: ConnectionSpec) -> safe_regex.SafePattern | None:
     """What marks a device error in output (multiline), always matched in linear time (RE2)."""
     configured = spec.options.get("error_pattern")
     if configured is None:
-        configured = next((p for prefix, p in _ERROR_PATTERNS.items() if spec.platform.startswith(prefix)), "")
-    if not configured:
-        return None
-    return safe_regex.compile(str(configured), "netmiko option 'error_pattern'", multiline=True)
+        configured = cli_errors.default_pattern(spec.platform)
+    return cli_errors.compiled(str(configured), "netmiko option 'error_pattern'")
 
 
-class NetmikoDriver(Driver):
+_BASE_CAPABILITIES = frozenset(
+    {Capability.COMMANDS, Capability.CONFIG, Capability.SAVE_CONFIG, Capability.CHANNEL_LEASE}
+)
+# Hosts with a shell take SSH exec channels and SFTP (what tether.fleet.pinned uses for modules).
+_SHELL_CAPABILITIES = frozenset({Capability.EXEC, Capability.FILE_TRANSFER})
+
+
+@functools.lru_cache(maxsize=1024)
+def _saves(platform: str) -> bool:
+    """Whether netmiko can save this platform's configuration: its ``save_config`` does more than
+    raise NotImplementedError (the base class's and ~88 platforms' own do only that)."""
+    connection_class: Any = CLASS_MAPPER.get(platform)
+    if connection_class is None:
+        return False
+    return bool(connection_class.save_config.__code__.co_names != ("NotImplementedError",))
+
+
+@functools.lru_cache(maxsize=1024)
+def _platform_capabilities(platform: str) -> frozenset[Capability]:
+    capabilities = set(_BASE_CAPABILITIES)
+    if not _saves(platform):
+        capabilities.discard(Capability.SAVE_CONFIG)
+    if platform.startswith(_RUNNING_CONFIG_PLATFORMS):
+        capabilities.add(Capability.RUNNING_CONFIG)
+    if "linux" in platform:
+        capabilities |= _SHELL_CAPABILITIES
+    return frozenset(capabilities)
+
+
+class NetmikoDriver(Driver, Commands, ConfigLines, RunningConfig, SaveConfig, ExecChannel, FileTransfer, RawChannel):
     meta = DriverMeta(
         name="netmiko",
-        contract_version=CONTRACT_VERSION,
-        version="1.0",
+        version="2.0",
         description="CLI over SSH through netmiko (device_type = connection.platform)",
-        capabilities=frozenset(
-            {
-                Capability.COMMANDS,
-                Capability.CONFIG,
-                Capability.RUNNING_CONFIG,
-                Capability.SAVE_CONFIG,
-                Capability.FILE_TRANSFER,
-                Capability.EXEC,
-            }
-        ),
+        capabilities=_BASE_CAPABILITIES,
     )
 
     def __init__(self, spec: ConnectionSpec) -> None:
@@ -185,6 +200,18 @@ class NetmikoDriver(Driver):
         self._lifecycle = threading.Lock()
         self._closed = False  # sticky: set by the first close or abort
         self._opening = False
+
+    @classmethod
+    def capabilities_for(cls, spec: ConnectionSpec) -> frozenset[Capability]:
+        return _platform_capabilities(spec.platform)
+
+    @classmethod
+    def platform_capabilities(cls) -> Mapping[str, frozenset[Capability]]:
+        return {
+            platform: capabilities
+            for platform in sorted(CLASS_MAPPER)
+            if (capabilities := _platform_capabilities(platform)) != _BASE_CAPABILITIES
+        }
 
     @classmethod
     def validate(cls, spec: ConnectionSpec) -> None:

@@ -15,10 +15,10 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 
-from .. import safe_regex
-from ..limits import MAX_SECONDS, quote
+from ..security import safe_regex
+from ..security.limits import MAX_SECONDS, quote
+from .capabilities import Commands, ConfigLines
 from .contract import (
-    CONTRACT_VERSION,
     Capability,
     CommandFailed,
     CommandOptions,
@@ -44,11 +44,10 @@ def _output_bytes(options: Mapping[str, object]) -> int:
     return int(value)
 
 
-class NullDriver(Driver):
+class NullDriver(Driver, Commands, ConfigLines):
     meta = DriverMeta(
         name="null",
-        contract_version=CONTRACT_VERSION,
-        version="1.0",
+        version="2.0",
         description="No device: echoes commands back (benchmarks and tests)",
         capabilities=frozenset({Capability.COMMANDS, Capability.CONFIG}),
     )

@@ -1,56 +1,53 @@
-"""Finds drivers through the ``tether.drivers`` entry-point group.
+"""The driver registry: entry points ``tether.drivers``, checked against the driver contract.
 
-A third-party package adds a driver by declaring, in its pyproject.toml::
-
-    [project.entry-points."tether.drivers"]
-    mydriver = "my_package.driver:MyDriver"
-
-Drivers load lazily on first use: importing netmiko costs half a second that a
-service answering only session queries need not pay.
+A driver loads when its contract range meets the versions this service speaks
+(:data:`~.contract.SUPPORTED_CONTRACTS`) and every capability it declares is
+implemented; otherwise it is refused with the reason, and never served.
 """
 
 from __future__ import annotations
 
-import threading
-from importlib.metadata import EntryPoint, entry_points
+from collections.abc import Mapping
+from importlib.metadata import EntryPoint
 
-from ..limits import quote
-from ..suggest import did_you_mean
-from .contract import CONTRACT_VERSION, Driver, InvalidRequest
+from ..core.registry import PluginRefused, PluginRegistry
+from .capabilities import missing_methods
+from .contract import SUPPORTED_CONTRACTS, Driver
 
 ENTRY_POINT_GROUP = "tether.drivers"
+# Drivers shipped with tether are found even when the installed metadata predates them
+# (an editable install made before the driver existed); an entry point of the same name wins.
+BUILTIN_DRIVERS: Mapping[str, str] = {
+    "napalm": "tether.drivers.napalm_driver:NapalmDriver",
+    "pyeapi": "tether.drivers.pyeapi_driver:PyeapiDriver",
+}
 
 
-class DriverRegistry:
-    def __init__(self, extra: dict[str, type[Driver]] | None = None) -> None:
-        self._entry_points: dict[str, EntryPoint] = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
-        self._loaded: dict[str, type[Driver]] = dict(extra or {})
-        self._lock = threading.Lock()
+def check_driver(name: str, driver: object) -> type[Driver]:
+    if not (isinstance(driver, type) and issubclass(driver, Driver)):
+        raise PluginRefused(f"driver {name!r} does not implement tether's Driver contract")
+    meta = driver.meta
+    wanted = meta.contract_range
+    if not wanted or wanted.start > SUPPORTED_CONTRACTS[-1] or wanted[-1] < SUPPORTED_CONTRACTS.start:
+        raise PluginRefused(
+            f"driver {name!r} was written for contract versions {_span(wanted)}; "
+            f"this tetherd speaks {_span(SUPPORTED_CONTRACTS)}"
+        )
+    declared = meta.capabilities.union(*driver.platform_capabilities().values())
+    missing = missing_methods(driver, declared)
+    if missing:
+        detail = "; ".join(f"{cap} needs {', '.join(methods)}" for cap, methods in sorted(missing.items()))
+        raise PluginRefused(f"driver {name!r} declares capabilities it does not implement: {detail}")
+    return driver
 
-    def names(self) -> list[str]:
-        return sorted(set(self._entry_points) | set(self._loaded))
 
-    def get(self, name: str) -> type[Driver]:
-        with self._lock:
-            if name in self._loaded:
-                return self._loaded[name]
-            entry = self._entry_points.get(name)
-            if entry is None:
-                known = ", ".join(self.names()) or "none"
-                hint = did_you_mean(name, self.names())
-                raise InvalidRequest(f"unknown driver {quote(name)}{hint} (installed drivers: {known})")
-            driver: type[Driver] = entry.load()
-            self._check(name, driver)
-            self._loaded[name] = driver
-            return driver
+def _span(versions: range) -> str:
+    return f"{versions.start}" if len(versions) == 1 else f"{versions.start}..{versions[-1]}"
 
-    @staticmethod
-    def _check(name: str, driver: object) -> None:
-        if not (isinstance(driver, type) and issubclass(driver, Driver)):
-            raise InvalidRequest(f"driver {name!r} does not implement tether's Driver contract")
-        version = driver.meta.contract_version
-        if version != CONTRACT_VERSION:
-            raise InvalidRequest(
-                f"driver {name!r} was written for contract version {version}; "
-                f"this tetherd speaks version {CONTRACT_VERSION}"
-            )
+
+class DriverRegistry(PluginRegistry[type[Driver]]):
+    def __init__(self, extra: Mapping[str, type[Driver]] | None = None) -> None:
+        checked = {name: check_driver(name, driver) for name, driver in (extra or {}).items()}
+        super().__init__(ENTRY_POINT_GROUP, "driver", check_driver, checked)
+        for name, target in BUILTIN_DRIVERS.items():
+            self._entry_points.setdefault(name, EntryPoint(name, target, ENTRY_POINT_GROUP))

@@ -22,128 +22,19 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
+from tether.v1 import devices_pb2 as tether_dot_v1_dot_devices__pb2
+from tether.v1 import jobs_pb2 as tether_dot_v1_dot_jobs__pb2
+from tether.v1 import service_pb2 as tether_dot_v1_dot_service__pb2
+from tether.v1 import sessions_pb2 as tether_dot_v1_dot_sessions__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16tether/v1/tether.proto\x12\ttether.v1\x1a\x1cgoogle/protobuf/struct.proto\"\xfb\x01\n\nConnection\x12\x0c\n\x04host\x18\x01 \x01(\t\x12\x0c\n\x04port\x18\x02 \x01(\r\x12\x10\n\x08platform\x18\x03 \x01(\t\x12\x10\n\x08username\x18\x04 \x01(\t\x12\x10\n\x08password\x18\x05 \x01(\t\x12\x13\n\x0bprivate_key\x18\x06 \x01(\t\x12\x18\n\x10private_key_file\x18\x07 \x01(\t\x12\x0e\n\x06secret\x18\x08 \x01(\t\x12(\n\x07options\x18\t \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x19\n\x11keepalive_seconds\x18\n \x01(\r\x12\x17\n\x0f\x63onnect_timeout\x18\x0b \x01(\x01\"u\n\x05Parse\x12#\n\x04kind\x18\x01 \x01(\x0e\x32\x15.tether.v1.Parse.Kind\x12\x10\n\x08template\x18\x02 \x01(\t\"5\n\x04Kind\x12\r\n\tKIND_NONE\x10\x00\x12\x10\n\x0cKIND_TEXTFSM\x10\x01\x12\x0c\n\x08KIND_TTP\x10\x02\"\xda\x01\n\tOperation\x12\x10\n\x08\x63ommands\x18\x01 \x03(\t\x12\x0e\n\x06\x63onfig\x18\x02 \x03(\t\x12\x14\n\x0cread_timeout\x18\x03 \x01(\x01\x12\x15\n\rexpect_prompt\x18\x04 \x01(\t\x12\x1f\n\x05parse\x18\x05 \x01(\x0b\x32\x10.tether.v1.Parse\x12\x0c\n\x04save\x18\x06 \x01(\x08\x12\x15\n\rstop_on_error\x18\x07 \x01(\x08\x12*\n\x0b\x63onfig_mode\x18\x08 \x01(\x0e\x32\x15.tether.v1.ConfigMode\x12\x0c\n\x04\x64iff\x18\t \x01(\x08\"\\\n\x0c\x43onfigChange\x12\x0f\n\x07\x63hanged\x18\x01 \x01(\x08\x12\r\n\x05lines\x18\x02 \x03(\t\x12\x0e\n\x06\x62\x65\x66ore\x18\x03 \x01(\t\x12\r\n\x05\x61\x66ter\x18\x04 \x01(\t\x12\r\n\x05saved\x18\x05 \x01(\x08\"\x8a\x02\n\x0e\x45xecuteRequest\x12\x0e\n\x06\x64river\x18\x01 \x01(\t\x12)\n\nconnection\x18\x02 \x01(\x0b\x32\x15.tether.v1.Connection\x12\'\n\toperation\x18\x03 \x01(\x0b\x32\x14.tether.v1.Operation\x12\x1d\n\x04mode\x18\x04 \x01(\x0e\x32\x0f.tether.v1.Mode\x12\x0f\n\x07timeout\x18\x05 \x01(\x01\x12\x35\n\x06labels\x18\x06 \x03(\x0b\x32%.tether.v1.ExecuteRequest.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x92\x01\n\rCommandResult\x12\x0f\n\x07\x63ommand\x18\x01 \x01(\t\x12\x0e\n\x06output\x18\x02 \x01(\t\x12\x13\n\x0bparsed_json\x18\x03 \x01(\t\x12\'\n\x06status\x18\x04 \x01(\x0e\x32\x17.tether.v1.ResultStatus\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x13\n\x0b\x64uration_ms\x18\x06 \x01(\x01\"r\n\rExecutionMeta\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x16\n\x0esession_reused\x18\x02 \x01(\x08\x12\x12\n\nconnect_ms\x18\x03 \x01(\x01\x12\x0e\n\x06run_ms\x18\x04 \x01(\x01\x12\x11\n\tqueued_ms\x18\x05 \x01(\x01\"\xa9\x01\n\x0f\x45xecuteResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12)\n\x07results\x18\x02 \x03(\x0b\x32\x18.tether.v1.CommandResult\x12&\n\x04meta\x18\x03 \x01(\x0b\x32\x18.tether.v1.ExecutionMeta\x12\n\n\x02ok\x18\x04 \x01(\x08\x12\'\n\x06\x63onfig\x18\x05 \x01(\x0b\x32\x17.tether.v1.ConfigChange\"A\n\x06Target\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\nconnection\x18\x02 \x01(\x0b\x32\x15.tether.v1.Connection\"\xbb\x02\n\x0b\x42ulkRequest\x12\x0e\n\x06\x64river\x18\x01 \x01(\t\x12\'\n\x08\x64\x65\x66\x61ults\x18\x02 \x01(\x0b\x32\x15.tether.v1.Connection\x12\"\n\x07targets\x18\x03 \x03(\x0b\x32\x11.tether.v1.Target\x12\'\n\toperation\x18\x04 \x01(\x0b\x32\x14.tether.v1.Operation\x12\x1d\n\x04mode\x18\x05 \x01(\x0e\x32\x0f.tether.v1.Mode\x12\x13\n\x0b\x63oncurrency\x18\x06 \x01(\r\x12\x0f\n\x07timeout\x18\x07 \x01(\x01\x12\x32\n\x06labels\x18\x08 \x03(\x0b\x32\".tether.v1.BulkRequest.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xc9\x01\n\x0cTargetResult\x12\x0e\n\x06target\x18\x01 \x01(\t\x12\n\n\x02ok\x18\x02 \x01(\x08\x12)\n\x07results\x18\x03 \x03(\x0b\x32\x18.tether.v1.CommandResult\x12&\n\x04meta\x18\x04 \x01(\x0b\x32\x18.tether.v1.ExecutionMeta\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x12\n\nerror_code\x18\x06 \x01(\t\x12\'\n\x06\x63onfig\x18\x07 \x01(\x0b\x32\x17.tether.v1.ConfigChange\"\xc3\x04\n\tBulkEvent\x12\x31\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x0b\x32\x1d.tether.v1.BulkEvent.AcceptedH\x00\x12\x35\n\x07started\x18\x02 \x01(\x0b\x32\".tether.v1.BulkEvent.TargetStartedH\x00\x12+\n\x08\x66inished\x18\x03 \x01(\x0b\x32\x17.tether.v1.TargetResultH\x00\x12\x31\n\x08progress\x18\x04 \x01(\x0b\x32\x1d.tether.v1.BulkEvent.ProgressH\x00\x12/\n\x07summary\x18\x05 \x01(\x0b\x32\x1c.tether.v1.BulkEvent.SummaryH\x00\x1a)\n\x08\x41\x63\x63\x65pted\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\r\n\x05total\x18\x02 \x01(\r\x1a\x1f\n\rTargetStarted\x12\x0e\n\x06target\x18\x01 \x01(\t\x1a\x37\n\x08Progress\x12\x0c\n\x04\x64one\x18\x01 \x01(\r\x12\r\n\x05total\x18\x02 \x01(\r\x12\x0e\n\x06\x66\x61iled\x18\x03 \x01(\r\x1a)\n\x07\x46\x61ilure\x12\x0e\n\x06target\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x1a\x81\x01\n\x07Summary\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x11\n\tsucceeded\x18\x02 \x01(\r\x12,\n\x06\x66\x61iled\x18\x03 \x03(\x0b\x32\x1c.tether.v1.BulkEvent.Failure\x12\x11\n\tcancelled\x18\x04 \x01(\r\x12\x12\n\nelapsed_ms\x18\x05 \x01(\x01\x42\x07\n\x05\x65vent\"\xd2\x02\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\t\x12 \n\x04kind\x18\x02 \x01(\x0e\x32\x12.tether.v1.JobKind\x12\"\n\x05state\x18\x03 \x01(\x0e\x32\x13.tether.v1.JobState\x12\x0e\n\x06\x64river\x18\x04 \x01(\t\x12\x0f\n\x07targets\x18\x05 \x03(\t\x12\x10\n\x08\x63ommands\x18\x06 \x03(\t\x12\x0f\n\x07\x63reated\x18\x07 \x01(\x01\x12\x0f\n\x07started\x18\x08 \x01(\x01\x12\x10\n\x08\x66inished\x18\t \x01(\x01\x12(\n\x07results\x18\n \x03(\x0b\x32\x17.tether.v1.TargetResult\x12\r\n\x05\x65rror\x18\x0b \x01(\t\x12*\n\x06labels\x18\x0c \x03(\x0b\x32\x1a.tether.v1.Job.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\xb7\x01\n\x0fListJobsRequest\x12#\n\x06states\x18\x01 \x03(\x0e\x32\x13.tether.v1.JobState\x12 \n\x04kind\x18\x02 \x01(\x0e\x32\x12.tether.v1.JobKind\x12\x0e\n\x06target\x18\x03 \x01(\t\x12\r\n\x05since\x18\x04 \x01(\x01\x12\x11\n\tpage_size\x18\x05 \x01(\r\x12\x12\n\npage_token\x18\x06 \x01(\t\x12\x17\n\x0finclude_results\x18\x07 \x01(\x08\"I\n\x10ListJobsResponse\x12\x1c\n\x04jobs\x18\x01 \x03(\x0b\x32\x0e.tether.v1.Job\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\x85\x02\n\x07Session\x12\n\n\x02id\x18\x01 \x01(\t\x12\x13\n\x0b\x66ingerprint\x18\x02 \x01(\t\x12\x0e\n\x06\x64river\x18\x03 \x01(\t\x12\x0c\n\x04host\x18\x04 \x01(\t\x12\x0c\n\x04port\x18\x05 \x01(\r\x12\x10\n\x08username\x18\x06 \x01(\t\x12\x10\n\x08platform\x18\x07 \x01(\t\x12&\n\x05state\x18\x08 \x01(\x0e\x32\x17.tether.v1.SessionState\x12\x0f\n\x07\x63reated\x18\t \x01(\x01\x12\x11\n\tlast_used\x18\n \x01(\x01\x12\x11\n\tuse_count\x18\x0b \x01(\x04\x12\x1a\n\x12keepalive_failures\x18\x0c \x01(\r\x12\x0e\n\x06queued\x18\r \x01(\r\"3\n\x13ListSessionsRequest\x12\x0c\n\x04host\x18\x01 \x01(\t\x12\x0e\n\x06\x64river\x18\x02 \x01(\t\"<\n\x14ListSessionsResponse\x12$\n\x08sessions\x18\x01 \x03(\x0b\x32\x12.tether.v1.Session\"D\n\x13\x43loseSessionRequest\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x0c\n\x04host\x18\x02 \x01(\t\x12\x0b\n\x03\x61ll\x18\x03 \x01(\x08\"&\n\x14\x43loseSessionResponse\x12\x0e\n\x06\x63losed\x18\x01 \x01(\r\"\x17\n\x15GetServiceInfoRequest\"\xf3\x01\n\x0bServiceInfo\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0b\n\x03pid\x18\x02 \x01(\r\x12\x0f\n\x07started\x18\x03 \x01(\x01\x12\x0f\n\x07\x64rivers\x18\x04 \x03(\t\x12\x36\n\x08\x63ounters\x18\x05 \x03(\x0b\x32$.tether.v1.ServiceInfo.CountersEntry\x12\x15\n\rsessions_open\x18\x06 \x01(\r\x12\x14\n\x0cjobs_running\x18\x07 \x01(\r\x12\x0e\n\x06listen\x18\x08 \x01(\t\x1a/\n\rCountersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"\xa0\x01\n\x0ePutFileRequest\x12\x0e\n\x06\x64river\x18\x01 \x01(\t\x12)\n\nconnection\x18\x02 \x01(\x0b\x32\x15.tether.v1.Connection\x12\x1d\n\x04mode\x18\x03 \x01(\x0e\x32\x0f.tether.v1.Mode\x12\x13\n\x0bremote_path\x18\x04 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\x12\x11\n\tfile_mode\x18\x06 \x01(\r\"W\n\x0fPutFileResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12&\n\x04meta\x18\x03 \x01(\x0b\x32\x18.tether.v1.ExecutionMeta\"\x81\x01\n\x10\x46\x65tchFileRequest\x12\x0e\n\x06\x64river\x18\x01 \x01(\t\x12)\n\nconnection\x18\x02 \x01(\x0b\x32\x15.tether.v1.Connection\x12\x1d\n\x04mode\x18\x03 \x01(\x0e\x32\x0f.tether.v1.Mode\x12\x13\n\x0bremote_path\x18\x04 \x01(\t\"Y\n\x11\x46\x65tchFileResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\x12&\n\x04meta\x18\x03 \x01(\x0b\x32\x18.tether.v1.ExecutionMeta\"\x98\x01\n\x0b\x45xecRequest\x12\x0e\n\x06\x64river\x18\x01 \x01(\t\x12)\n\nconnection\x18\x02 \x01(\x0b\x32\x15.tether.v1.Connection\x12\x1d\n\x04mode\x18\x03 \x01(\x0e\x32\x0f.tether.v1.Mode\x12\x0f\n\x07\x63ommand\x18\x04 \x01(\t\x12\r\n\x05stdin\x18\x05 \x01(\x0c\x12\x0f\n\x07timeout\x18\x06 \x01(\x01\"{\n\x0c\x45xecResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x13\n\x0b\x65xit_status\x18\x02 \x01(\x05\x12\x0e\n\x06stdout\x18\x03 \x01(\x0c\x12\x0e\n\x06stderr\x18\x04 \x01(\x0c\x12&\n\x04meta\x18\x05 \x01(\x0b\x32\x18.tether.v1.ExecutionMeta\"\xed\x01\n\x0b\x43hannelOpen\x12\x0e\n\x06\x64river\x18\x01 \x01(\t\x12)\n\nconnection\x18\x02 \x01(\x0b\x32\x15.tether.v1.Connection\x12\x14\n\x0cwait_timeout\x18\x03 \x01(\x01\x12\x14\n\x0cidle_timeout\x18\x04 \x01(\x01\x12\x14\n\x0cmax_duration\x18\x05 \x01(\x01\x12\x32\n\x06labels\x18\x06 \x03(\x0b\x32\".tether.v1.ChannelOpen.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x85\x01\n\x0e\x43hannelRequest\x12&\n\x04open\x18\x01 \x01(\x0b\x32\x16.tether.v1.ChannelOpenH\x00\x12\x0f\n\x05input\x18\x02 \x01(\x0cH\x00\x12\x11\n\x07release\x18\x03 \x01(\x08H\x00\x12\x1c\n\x12yield_if_waited_on\x18\x04 \x01(\x08H\x00\x42\t\n\x07request\"\x8e\x01\n\rChannelOpened\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x16\n\x0esession_reused\x18\x02 \x01(\x08\x12\x12\n\nconnect_ms\x18\x03 \x01(\x01\x12\x11\n\tqueued_ms\x18\x04 \x01(\x01\x12\x14\n\x0cidle_timeout\x18\x05 \x01(\x01\x12\x14\n\x0cmax_duration\x18\x06 \x01(\x01\"}\n\x0c\x43hannelEvent\x12*\n\x06opened\x18\x01 \x01(\x0b\x32\x18.tether.v1.ChannelOpenedH\x00\x12\x10\n\x06output\x18\x02 \x01(\x0cH\x00\x12\x10\n\x06\x63losed\x18\x03 \x01(\tH\x00\x12\x14\n\nstill_held\x18\x04 \x01(\x08H\x00\x42\x07\n\x05\x65vent*n\n\nConfigMode\x12\x1b\n\x17\x43ONFIG_MODE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x43ONFIG_MODE_APPLY\x10\x01\x12\x15\n\x11\x43ONFIG_MODE_MERGE\x10\x02\x12\x15\n\x11\x43ONFIG_MODE_CHECK\x10\x03*?\n\x04Mode\x12\x14\n\x10MODE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bMODE_PINNED\x10\x01\x12\x10\n\x0cMODE_ONESHOT\x10\x02*x\n\x0cResultStatus\x12\x1d\n\x19RESULT_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10RESULT_STATUS_OK\x10\x01\x12\x18\n\x14RESULT_STATUS_FAILED\x10\x02\x12\x19\n\x15RESULT_STATUS_SKIPPED\x10\x03*\x9a\x01\n\x08JobState\x12\x19\n\x15JOB_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10JOB_STATE_QUEUED\x10\x01\x12\x15\n\x11JOB_STATE_RUNNING\x10\x02\x12\x17\n\x13JOB_STATE_SUCCEEDED\x10\x03\x12\x14\n\x10JOB_STATE_FAILED\x10\x04\x12\x17\n\x13JOB_STATE_CANCELLED\x10\x05*L\n\x07JobKind\x12\x18\n\x14JOB_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10JOB_KIND_EXECUTE\x10\x01\x12\x11\n\rJOB_KIND_BULK\x10\x02*\x95\x01\n\x0cSessionState\x12\x1d\n\x19SESSION_STATE_UNSPECIFIED\x10\x00\x12\x1c\n\x18SESSION_STATE_CONNECTING\x10\x01\x12\x16\n\x12SESSION_STATE_IDLE\x10\x02\x12\x16\n\x12SESSION_STATE_BUSY\x10\x03\x12\x18\n\x14SESSION_STATE_CLOSED\x10\x04\x32\xae\x06\n\x06Tether\x12@\n\x07\x45xecute\x12\x19.tether.v1.ExecuteRequest\x1a\x1a.tether.v1.ExecuteResponse\x12\x36\n\x04\x42ulk\x12\x16.tether.v1.BulkRequest\x1a\x14.tether.v1.BulkEvent0\x01\x12\x32\n\x06GetJob\x12\x18.tether.v1.GetJobRequest\x1a\x0e.tether.v1.Job\x12\x43\n\x08ListJobs\x12\x1a.tether.v1.ListJobsRequest\x1a\x1b.tether.v1.ListJobsResponse\x12\x38\n\tCancelJob\x12\x1b.tether.v1.CancelJobRequest\x1a\x0e.tether.v1.Job\x12O\n\x0cListSessions\x12\x1e.tether.v1.ListSessionsRequest\x1a\x1f.tether.v1.ListSessionsResponse\x12O\n\x0c\x43loseSession\x12\x1e.tether.v1.CloseSessionRequest\x1a\x1f.tether.v1.CloseSessionResponse\x12J\n\x0eGetServiceInfo\x12 .tether.v1.GetServiceInfoRequest\x1a\x16.tether.v1.ServiceInfo\x12@\n\x07PutFile\x12\x19.tether.v1.PutFileRequest\x1a\x1a.tether.v1.PutFileResponse\x12\x46\n\tFetchFile\x12\x1b.tether.v1.FetchFileRequest\x1a\x1c.tether.v1.FetchFileResponse\x12\x37\n\x04\x45xec\x12\x16.tether.v1.ExecRequest\x1a\x17.tether.v1.ExecResponse\x12\x46\n\x0cLeaseChannel\x12\x19.tether.v1.ChannelRequest\x1a\x17.tether.v1.ChannelEvent(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16tether/v1/tether.proto\x12\ttether.v1\x1a\x17tether/v1/devices.proto\x1a\x14tether/v1/jobs.proto\x1a\x17tether/v1/service.proto\x1a\x18tether/v1/sessions.proto2\xe6\x05\n\x06Tether\x12@\n\x07\x45xecute\x12\x19.tether.v1.ExecuteRequest\x1a\x1a.tether.v1.ExecuteResponse\x12\x36\n\x04\x42ulk\x12\x16.tether.v1.BulkRequest\x1a\x14.tether.v1.BulkEvent0\x01\x12\x32\n\x06GetJob\x12\x18.tether.v1.GetJobRequest\x1a\x0e.tether.v1.Job\x12\x43\n\x08ListJobs\x12\x1a.tether.v1.ListJobsRequest\x1a\x1b.tether.v1.ListJobsResponse\x12\x38\n\tCancelJob\x12\x1b.tether.v1.CancelJobRequest\x1a\x0e.tether.v1.Job\x12O\n\x0cListSessions\x12\x1e.tether.v1.ListSessionsRequest\x1a\x1f.tether.v1.ListSessionsResponse\x12O\n\x0c\x43loseSession\x12\x1e.tether.v1.CloseSessionRequest\x1a\x1f.tether.v1.CloseSessionResponse\x12J\n\x0eGetServiceInfo\x12 .tether.v1.GetServiceInfoRequest\x1a\x16.tether.v1.ServiceInfo\x12@\n\x07PutFile\x12\x19.tether.v1.PutFileRequest\x1a\x1a.tether.v1.PutFileResponse\x12\x46\n\tFetchFile\x12\x1b.tether.v1.FetchFileRequest\x1a\x1c.tether.v1.FetchFileResponse\x12\x37\n\x04\x45xec\x12\x16.tether.v1.ExecRequest\x1a\x17.tether.v1.ExecResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tether.v1.tether_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EXECUTEREQUEST_LABELSENTRY']._loaded_options = None
-  _globals['_EXECUTEREQUEST_LABELSENTRY']._serialized_options = b'8\001'
-  _globals['_BULKREQUEST_LABELSENTRY']._loaded_options = None
-  _globals['_BULKREQUEST_LABELSENTRY']._serialized_options = b'8\001'
-  _globals['_JOB_LABELSENTRY']._loaded_options = None
-  _globals['_JOB_LABELSENTRY']._serialized_options = b'8\001'
-  _globals['_SERVICEINFO_COUNTERSENTRY']._loaded_options = None
-  _globals['_SERVICEINFO_COUNTERSENTRY']._serialized_options = b'8\001'
-  _globals['_CHANNELOPEN_LABELSENTRY']._loaded_options = None
-  _globals['_CHANNELOPEN_LABELSENTRY']._serialized_options = b'8\001'
-  _globals['_CONFIGMODE']._serialized_start=5466
-  _globals['_CONFIGMODE']._serialized_end=5576
-  _globals['_MODE']._serialized_start=5578
-  _globals['_MODE']._serialized_end=5641
-  _globals['_RESULTSTATUS']._serialized_start=5643
-  _globals['_RESULTSTATUS']._serialized_end=5763
-  _globals['_JOBSTATE']._serialized_start=5766
-  _globals['_JOBSTATE']._serialized_end=5920
-  _globals['_JOBKIND']._serialized_start=5922
-  _globals['_JOBKIND']._serialized_end=5998
-  _globals['_SESSIONSTATE']._serialized_start=6001
-  _globals['_SESSIONSTATE']._serialized_end=6150
-  _globals['_CONNECTION']._serialized_start=68
-  _globals['_CONNECTION']._serialized_end=319
-  _globals['_PARSE']._serialized_start=321
-  _globals['_PARSE']._serialized_end=438
-  _globals['_PARSE_KIND']._serialized_start=385
-  _globals['_PARSE_KIND']._serialized_end=438
-  _globals['_OPERATION']._serialized_start=441
-  _globals['_OPERATION']._serialized_end=659
-  _globals['_CONFIGCHANGE']._serialized_start=661
-  _globals['_CONFIGCHANGE']._serialized_end=753
-  _globals['_EXECUTEREQUEST']._serialized_start=756
-  _globals['_EXECUTEREQUEST']._serialized_end=1022
-  _globals['_EXECUTEREQUEST_LABELSENTRY']._serialized_start=977
-  _globals['_EXECUTEREQUEST_LABELSENTRY']._serialized_end=1022
-  _globals['_COMMANDRESULT']._serialized_start=1025
-  _globals['_COMMANDRESULT']._serialized_end=1171
-  _globals['_EXECUTIONMETA']._serialized_start=1173
-  _globals['_EXECUTIONMETA']._serialized_end=1287
-  _globals['_EXECUTERESPONSE']._serialized_start=1290
-  _globals['_EXECUTERESPONSE']._serialized_end=1459
-  _globals['_TARGET']._serialized_start=1461
-  _globals['_TARGET']._serialized_end=1526
-  _globals['_BULKREQUEST']._serialized_start=1529
-  _globals['_BULKREQUEST']._serialized_end=1844
-  _globals['_BULKREQUEST_LABELSENTRY']._serialized_start=977
-  _globals['_BULKREQUEST_LABELSENTRY']._serialized_end=1022
-  _globals['_TARGETRESULT']._serialized_start=1847
-  _globals['_TARGETRESULT']._serialized_end=2048
-  _globals['_BULKEVENT']._serialized_start=2051
-  _globals['_BULKEVENT']._serialized_end=2630
-  _globals['_BULKEVENT_ACCEPTED']._serialized_start=2315
-  _globals['_BULKEVENT_ACCEPTED']._serialized_end=2356
-  _globals['_BULKEVENT_TARGETSTARTED']._serialized_start=2358
-  _globals['_BULKEVENT_TARGETSTARTED']._serialized_end=2389
-  _globals['_BULKEVENT_PROGRESS']._serialized_start=2391
-  _globals['_BULKEVENT_PROGRESS']._serialized_end=2446
-  _globals['_BULKEVENT_FAILURE']._serialized_start=2448
-  _globals['_BULKEVENT_FAILURE']._serialized_end=2489
-  _globals['_BULKEVENT_SUMMARY']._serialized_start=2492
-  _globals['_BULKEVENT_SUMMARY']._serialized_end=2621
-  _globals['_JOB']._serialized_start=2633
-  _globals['_JOB']._serialized_end=2971
-  _globals['_JOB_LABELSENTRY']._serialized_start=977
-  _globals['_JOB_LABELSENTRY']._serialized_end=1022
-  _globals['_GETJOBREQUEST']._serialized_start=2973
-  _globals['_GETJOBREQUEST']._serialized_end=3004
-  _globals['_LISTJOBSREQUEST']._serialized_start=3007
-  _globals['_LISTJOBSREQUEST']._serialized_end=3190
-  _globals['_LISTJOBSRESPONSE']._serialized_start=3192
-  _globals['_LISTJOBSRESPONSE']._serialized_end=3265
-  _globals['_CANCELJOBREQUEST']._serialized_start=3267
-  _globals['_CANCELJOBREQUEST']._serialized_end=3301
-  _globals['_SESSION']._serialized_start=3304
-  _globals['_SESSION']._serialized_end=3565
-  _globals['_LISTSESSIONSREQUEST']._serialized_start=3567
-  _globals['_LISTSESSIONSREQUEST']._serialized_end=3618
-  _globals['_LISTSESSIONSRESPONSE']._serialized_start=3620
-  _globals['_LISTSESSIONSRESPONSE']._serialized_end=3680
-  _globals['_CLOSESESSIONREQUEST']._serialized_start=3682
-  _globals['_CLOSESESSIONREQUEST']._serialized_end=3750
-  _globals['_CLOSESESSIONRESPONSE']._serialized_start=3752
-  _globals['_CLOSESESSIONRESPONSE']._serialized_end=3790
-  _globals['_GETSERVICEINFOREQUEST']._serialized_start=3792
-  _globals['_GETSERVICEINFOREQUEST']._serialized_end=3815
-  _globals['_SERVICEINFO']._serialized_start=3818
-  _globals['_SERVICEINFO']._serialized_end=4061
-  _globals['_SERVICEINFO_COUNTERSENTRY']._serialized_start=4014
-  _globals['_SERVICEINFO_COUNTERSENTRY']._serialized_end=4061
-  _globals['_PUTFILEREQUEST']._serialized_start=4064
-  _globals['_PUTFILEREQUEST']._serialized_end=4224
-  _globals['_PUTFILERESPONSE']._serialized_start=4226
-  _globals['_PUTFILERESPONSE']._serialized_end=4313
-  _globals['_FETCHFILEREQUEST']._serialized_start=4316
-  _globals['_FETCHFILEREQUEST']._serialized_end=4445
-  _globals['_FETCHFILERESPONSE']._serialized_start=4447
-  _globals['_FETCHFILERESPONSE']._serialized_end=4536
-  _globals['_EXECREQUEST']._serialized_start=4539
-  _globals['_EXECREQUEST']._serialized_end=4691
-  _globals['_EXECRESPONSE']._serialized_start=4693
-  _globals['_EXECRESPONSE']._serialized_end=4816
-  _globals['_CHANNELOPEN']._serialized_start=4819
-  _globals['_CHANNELOPEN']._serialized_end=5056
-  _globals['_CHANNELOPEN_LABELSENTRY']._serialized_start=977
-  _globals['_CHANNELOPEN_LABELSENTRY']._serialized_end=1022
-  _globals['_CHANNELREQUEST']._serialized_start=5059
-  _globals['_CHANNELREQUEST']._serialized_end=5192
-  _globals['_CHANNELOPENED']._serialized_start=5195
-  _globals['_CHANNELOPENED']._serialized_end=5337
-  _globals['_CHANNELEVENT']._serialized_start=5339
-  _globals['_CHANNELEVENT']._serialized_end=5464
-  _globals['_TETHER']._serialized_start=6153
-  _globals['_TETHER']._serialized_end=6967
+  _globals['_TETHER']._serialized_start=136
+  _globals['_TETHER']._serialized_end=878
 # @@protoc_insertion_point(module_scope)

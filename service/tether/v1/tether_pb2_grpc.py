@@ -3,7 +3,10 @@
 import grpc
 import warnings
 
-from tether.v1 import tether_pb2 as tether_dot_v1_dot_tether__pb2
+from tether.v1 import devices_pb2 as tether_dot_v1_dot_devices__pb2
+from tether.v1 import jobs_pb2 as tether_dot_v1_dot_jobs__pb2
+from tether.v1 import service_pb2 as tether_dot_v1_dot_service__pb2
+from tether.v1 import sessions_pb2 as tether_dot_v1_dot_sessions__pb2
 
 GRPC_GENERATED_VERSION = '1.66.2'
 GRPC_VERSION = grpc.__version__
@@ -36,63 +39,58 @@ class TetherStub(object):
         """
         self.Execute = channel.unary_unary(
                 '/tether.v1.Tether/Execute',
-                request_serializer=tether_dot_v1_dot_tether__pb2.ExecuteRequest.SerializeToString,
-                response_deserializer=tether_dot_v1_dot_tether__pb2.ExecuteResponse.FromString,
+                request_serializer=tether_dot_v1_dot_devices__pb2.ExecuteRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_devices__pb2.ExecuteResponse.FromString,
                 _registered_method=True)
         self.Bulk = channel.unary_stream(
                 '/tether.v1.Tether/Bulk',
-                request_serializer=tether_dot_v1_dot_tether__pb2.BulkRequest.SerializeToString,
-                response_deserializer=tether_dot_v1_dot_tether__pb2.BulkEvent.FromString,
+                request_serializer=tether_dot_v1_dot_devices__pb2.BulkRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_devices__pb2.BulkEvent.FromString,
                 _registered_method=True)
         self.GetJob = channel.unary_unary(
                 '/tether.v1.Tether/GetJob',
-                request_serializer=tether_dot_v1_dot_tether__pb2.GetJobRequest.SerializeToString,
-                response_deserializer=tether_dot_v1_dot_tether__pb2.Job.FromString,
+                request_serializer=tether_dot_v1_dot_jobs__pb2.GetJobRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_jobs__pb2.Job.FromString,
                 _registered_method=True)
         self.ListJobs = channel.unary_unary(
                 '/tether.v1.Tether/ListJobs',
-                request_serializer=tether_dot_v1_dot_tether__pb2.ListJobsRequest.SerializeToString,
-                response_deserializer=tether_dot_v1_dot_tether__pb2.ListJobsResponse.FromString,
+                request_serializer=tether_dot_v1_dot_jobs__pb2.ListJobsRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_jobs__pb2.ListJobsResponse.FromString,
                 _registered_method=True)
         self.CancelJob = channel.unary_unary(
                 '/tether.v1.Tether/CancelJob',
-                request_serializer=tether_dot_v1_dot_tether__pb2.CancelJobRequest.SerializeToString,
-                response_deserializer=tether_dot_v1_dot_tether__pb2.Job.FromString,
+                request_serializer=tether_dot_v1_dot_jobs__pb2.CancelJobRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_jobs__pb2.Job.FromString,
                 _registered_method=True)
         self.ListSessions = channel.unary_unary(
                 '/tether.v1.Tether/ListSessions',
-                request_serializer=tether_dot_v1_dot_tether__pb2.ListSessionsRequest.SerializeToString,
-                response_deserializer=tether_dot_v1_dot_tether__pb2.ListSessionsResponse.FromString,
+                request_serializer=tether_dot_v1_dot_sessions__pb2.ListSessionsRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_sessions__pb2.ListSessionsResponse.FromString,
                 _registered_method=True)
         self.CloseSession = channel.unary_unary(
                 '/tether.v1.Tether/CloseSession',
-                request_serializer=tether_dot_v1_dot_tether__pb2.CloseSessionRequest.SerializeToString,
-                response_deserializer=tether_dot_v1_dot_tether__pb2.CloseSessionResponse.FromString,
+                request_serializer=tether_dot_v1_dot_sessions__pb2.CloseSessionRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_sessions__pb2.CloseSessionResponse.FromString,
                 _registered_method=True)
         self.GetServiceInfo = channel.unary_unary(
                 '/tether.v1.Tether/GetServiceInfo',
-                request_serializer=tether_dot_v1_dot_tether__pb2.GetServiceInfoRequest.SerializeToString,
-                response_deserializer=tether_dot_v1_dot_tether__pb2.ServiceInfo.FromString,
+                request_serializer=tether_dot_v1_dot_service__pb2.GetServiceInfoRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_service__pb2.ServiceInfo.FromString,
                 _registered_method=True)
         self.PutFile = channel.unary_unary(
                 '/tether.v1.Tether/PutFile',
-                request_serializer=tether_dot_v1_dot_tether__pb2.PutFileRequest.SerializeToString,
-                response_deserializer=tether_dot_v1_dot_tether__pb2.PutFileResponse.FromString,
+                request_serializer=tether_dot_v1_dot_devices__pb2.PutFileRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_devices__pb2.PutFileResponse.FromString,
                 _registered_method=True)
         self.FetchFile = channel.unary_unary(
                 '/tether.v1.Tether/FetchFile',
-                request_serializer=tether_dot_v1_dot_tether__pb2.FetchFileRequest.SerializeToString,
-                response_deserializer=tether_dot_v1_dot_tether__pb2.FetchFileResponse.FromString,
+                request_serializer=tether_dot_v1_dot_devices__pb2.FetchFileRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_devices__pb2.FetchFileResponse.FromString,
                 _registered_method=True)
         self.Exec = channel.unary_unary(
                 '/tether.v1.Tether/Exec',
-                request_serializer=tether_dot_v1_dot_tether__pb2.ExecRequest.SerializeToString,
-                response_deserializer=tether_dot_v1_dot_tether__pb2.ExecResponse.FromString,
-                _registered_method=True)
-        self.LeaseChannel = channel.stream_stream(
-                '/tether.v1.Tether/LeaseChannel',
-                request_serializer=tether_dot_v1_dot_tether__pb2.ChannelRequest.SerializeToString,
-                response_deserializer=tether_dot_v1_dot_tether__pb2.ChannelEvent.FromString,
+                request_serializer=tether_dot_v1_dot_devices__pb2.ExecRequest.SerializeToString,
+                response_deserializer=tether_dot_v1_dot_devices__pb2.ExecResponse.FromString,
                 _registered_method=True)
 
 
@@ -100,15 +98,13 @@ class TetherServicer(object):
     """Missing associated documentation comment in .proto file."""
 
     def Execute(self, request, context):
-        """One operation on one target. Returns when the operation has finished.
-        """
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def Bulk(self, request, context):
-        """One operation across many targets, streaming progress as it goes.
-        """
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -144,15 +140,13 @@ class TetherServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def GetServiceInfo(self, request, context):
-        """Version, uptime and the counters that show what the service did.
-        """
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def PutFile(self, request, context):
-        """File transfer over a target's session, for drivers that can (SFTP/SCP).
-        """
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -164,20 +158,7 @@ class TetherServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def Exec(self, request, context):
-        """One command in its own exec channel over the target's warm transport, for hosts
-        with a shell (SSH exec): a real exit status, standard input, separate stderr.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
-    def LeaseChannel(self, request_iterator, context):
-        """Leases the raw CLI channel of a target's pinned session: bytes written go to the device,
-        the device's output streams back. Exclusive while held: other work for that session
-        queues behind the lease. On release the driver resynchronises on the prompt, leaves
-        configuration mode and restores the privilege level before the session is reused.
-        The first request must be `open`; the stream ends the lease.
-        """
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -187,63 +168,58 @@ def add_TetherServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'Execute': grpc.unary_unary_rpc_method_handler(
                     servicer.Execute,
-                    request_deserializer=tether_dot_v1_dot_tether__pb2.ExecuteRequest.FromString,
-                    response_serializer=tether_dot_v1_dot_tether__pb2.ExecuteResponse.SerializeToString,
+                    request_deserializer=tether_dot_v1_dot_devices__pb2.ExecuteRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_devices__pb2.ExecuteResponse.SerializeToString,
             ),
             'Bulk': grpc.unary_stream_rpc_method_handler(
                     servicer.Bulk,
-                    request_deserializer=tether_dot_v1_dot_tether__pb2.BulkRequest.FromString,
-                    response_serializer=tether_dot_v1_dot_tether__pb2.BulkEvent.SerializeToString,
+                    request_deserializer=tether_dot_v1_dot_devices__pb2.BulkRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_devices__pb2.BulkEvent.SerializeToString,
             ),
             'GetJob': grpc.unary_unary_rpc_method_handler(
                     servicer.GetJob,
-                    request_deserializer=tether_dot_v1_dot_tether__pb2.GetJobRequest.FromString,
-                    response_serializer=tether_dot_v1_dot_tether__pb2.Job.SerializeToString,
+                    request_deserializer=tether_dot_v1_dot_jobs__pb2.GetJobRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_jobs__pb2.Job.SerializeToString,
             ),
             'ListJobs': grpc.unary_unary_rpc_method_handler(
                     servicer.ListJobs,
-                    request_deserializer=tether_dot_v1_dot_tether__pb2.ListJobsRequest.FromString,
-                    response_serializer=tether_dot_v1_dot_tether__pb2.ListJobsResponse.SerializeToString,
+                    request_deserializer=tether_dot_v1_dot_jobs__pb2.ListJobsRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_jobs__pb2.ListJobsResponse.SerializeToString,
             ),
             'CancelJob': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelJob,
-                    request_deserializer=tether_dot_v1_dot_tether__pb2.CancelJobRequest.FromString,
-                    response_serializer=tether_dot_v1_dot_tether__pb2.Job.SerializeToString,
+                    request_deserializer=tether_dot_v1_dot_jobs__pb2.CancelJobRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_jobs__pb2.Job.SerializeToString,
             ),
             'ListSessions': grpc.unary_unary_rpc_method_handler(
                     servicer.ListSessions,
-                    request_deserializer=tether_dot_v1_dot_tether__pb2.ListSessionsRequest.FromString,
-                    response_serializer=tether_dot_v1_dot_tether__pb2.ListSessionsResponse.SerializeToString,
+                    request_deserializer=tether_dot_v1_dot_sessions__pb2.ListSessionsRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_sessions__pb2.ListSessionsResponse.SerializeToString,
             ),
             'CloseSession': grpc.unary_unary_rpc_method_handler(
                     servicer.CloseSession,
-                    request_deserializer=tether_dot_v1_dot_tether__pb2.CloseSessionRequest.FromString,
-                    response_serializer=tether_dot_v1_dot_tether__pb2.CloseSessionResponse.SerializeToString,
+                    request_deserializer=tether_dot_v1_dot_sessions__pb2.CloseSessionRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_sessions__pb2.CloseSessionResponse.SerializeToString,
             ),
             'GetServiceInfo': grpc.unary_unary_rpc_method_handler(
                     servicer.GetServiceInfo,
-                    request_deserializer=tether_dot_v1_dot_tether__pb2.GetServiceInfoRequest.FromString,
-                    response_serializer=tether_dot_v1_dot_tether__pb2.ServiceInfo.SerializeToString,
+                    request_deserializer=tether_dot_v1_dot_service__pb2.GetServiceInfoRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_service__pb2.ServiceInfo.SerializeToString,
             ),
             'PutFile': grpc.unary_unary_rpc_method_handler(
                     servicer.PutFile,
-                    request_deserializer=tether_dot_v1_dot_tether__pb2.PutFileRequest.FromString,
-                    response_serializer=tether_dot_v1_dot_tether__pb2.PutFileResponse.SerializeToString,
+                    request_deserializer=tether_dot_v1_dot_devices__pb2.PutFileRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_devices__pb2.PutFileResponse.SerializeToString,
             ),
             'FetchFile': grpc.unary_unary_rpc_method_handler(
                     servicer.FetchFile,
-                    request_deserializer=tether_dot_v1_dot_tether__pb2.FetchFileRequest.FromString,
-                    response_serializer=tether_dot_v1_dot_tether__pb2.FetchFileResponse.SerializeToString,
+                    request_deserializer=tether_dot_v1_dot_devices__pb2.FetchFileRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_devices__pb2.FetchFileResponse.SerializeToString,
             ),
             'Exec': grpc.unary_unary_rpc_method_handler(
                     servicer.Exec,
-                    request_deserializer=tether_dot_v1_dot_tether__pb2.ExecRequest.FromString,
-                    response_serializer=tether_dot_v1_dot_tether__pb2.ExecResponse.SerializeToString,
-            ),
-            'LeaseChannel': grpc.stream_stream_rpc_method_handler(
-                    servicer.LeaseChannel,
-                    request_deserializer=tether_dot_v1_dot_tether__pb2.ChannelRequest.FromString,
-                    response_serializer=tether_dot_v1_dot_tether__pb2.ChannelEvent.SerializeToString,
+                    request_deserializer=tether_dot_v1_dot_devices__pb2.ExecRequest.FromString,
+                    response_serializer=tether_dot_v1_dot_devices__pb2.ExecResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -271,8 +247,8 @@ class Tether(object):
             request,
             target,
             '/tether.v1.Tether/Execute',
-            tether_dot_v1_dot_tether__pb2.ExecuteRequest.SerializeToString,
-            tether_dot_v1_dot_tether__pb2.ExecuteResponse.FromString,
+            tether_dot_v1_dot_devices__pb2.ExecuteRequest.SerializeToString,
+            tether_dot_v1_dot_devices__pb2.ExecuteResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -298,8 +274,8 @@ class Tether(object):
             request,
             target,
             '/tether.v1.Tether/Bulk',
-            tether_dot_v1_dot_tether__pb2.BulkRequest.SerializeToString,
-            tether_dot_v1_dot_tether__pb2.BulkEvent.FromString,
+            tether_dot_v1_dot_devices__pb2.BulkRequest.SerializeToString,
+            tether_dot_v1_dot_devices__pb2.BulkEvent.FromString,
             options,
             channel_credentials,
             insecure,
@@ -325,8 +301,8 @@ class Tether(object):
             request,
             target,
             '/tether.v1.Tether/GetJob',
-            tether_dot_v1_dot_tether__pb2.GetJobRequest.SerializeToString,
-            tether_dot_v1_dot_tether__pb2.Job.FromString,
+            tether_dot_v1_dot_jobs__pb2.GetJobRequest.SerializeToString,
+            tether_dot_v1_dot_jobs__pb2.Job.FromString,
             options,
             channel_credentials,
             insecure,
@@ -352,8 +328,8 @@ class Tether(object):
             request,
             target,
             '/tether.v1.Tether/ListJobs',
-            tether_dot_v1_dot_tether__pb2.ListJobsRequest.SerializeToString,
-            tether_dot_v1_dot_tether__pb2.ListJobsResponse.FromString,
+            tether_dot_v1_dot_jobs__pb2.ListJobsRequest.SerializeToString,
+            tether_dot_v1_dot_jobs__pb2.ListJobsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -379,8 +355,8 @@ class Tether(object):
             request,
             target,
             '/tether.v1.Tether/CancelJob',
-            tether_dot_v1_dot_tether__pb2.CancelJobRequest.SerializeToString,
-            tether_dot_v1_dot_tether__pb2.Job.FromString,
+            tether_dot_v1_dot_jobs__pb2.CancelJobRequest.SerializeToString,
+            tether_dot_v1_dot_jobs__pb2.Job.FromString,
             options,
             channel_credentials,
             insecure,
@@ -406,8 +382,8 @@ class Tether(object):
             request,
             target,
             '/tether.v1.Tether/ListSessions',
-            tether_dot_v1_dot_tether__pb2.ListSessionsRequest.SerializeToString,
-            tether_dot_v1_dot_tether__pb2.ListSessionsResponse.FromString,
+            tether_dot_v1_dot_sessions__pb2.ListSessionsRequest.SerializeToString,
+            tether_dot_v1_dot_sessions__pb2.ListSessionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -433,8 +409,8 @@ class Tether(object):
             request,
             target,
             '/tether.v1.Tether/CloseSession',
-            tether_dot_v1_dot_tether__pb2.CloseSessionRequest.SerializeToString,
-            tether_dot_v1_dot_tether__pb2.CloseSessionResponse.FromString,
+            tether_dot_v1_dot_sessions__pb2.CloseSessionRequest.SerializeToString,
+            tether_dot_v1_dot_sessions__pb2.CloseSessionResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -460,8 +436,8 @@ class Tether(object):
             request,
             target,
             '/tether.v1.Tether/GetServiceInfo',
-            tether_dot_v1_dot_tether__pb2.GetServiceInfoRequest.SerializeToString,
-            tether_dot_v1_dot_tether__pb2.ServiceInfo.FromString,
+            tether_dot_v1_dot_service__pb2.GetServiceInfoRequest.SerializeToString,
+            tether_dot_v1_dot_service__pb2.ServiceInfo.FromString,
             options,
             channel_credentials,
             insecure,
@@ -487,8 +463,8 @@ class Tether(object):
             request,
             target,
             '/tether.v1.Tether/PutFile',
-            tether_dot_v1_dot_tether__pb2.PutFileRequest.SerializeToString,
-            tether_dot_v1_dot_tether__pb2.PutFileResponse.FromString,
+            tether_dot_v1_dot_devices__pb2.PutFileRequest.SerializeToString,
+            tether_dot_v1_dot_devices__pb2.PutFileResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -514,8 +490,8 @@ class Tether(object):
             request,
             target,
             '/tether.v1.Tether/FetchFile',
-            tether_dot_v1_dot_tether__pb2.FetchFileRequest.SerializeToString,
-            tether_dot_v1_dot_tether__pb2.FetchFileResponse.FromString,
+            tether_dot_v1_dot_devices__pb2.FetchFileRequest.SerializeToString,
+            tether_dot_v1_dot_devices__pb2.FetchFileResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -541,35 +517,8 @@ class Tether(object):
             request,
             target,
             '/tether.v1.Tether/Exec',
-            tether_dot_v1_dot_tether__pb2.ExecRequest.SerializeToString,
-            tether_dot_v1_dot_tether__pb2.ExecResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def LeaseChannel(request_iterator,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.stream_stream(
-            request_iterator,
-            target,
-            '/tether.v1.Tether/LeaseChannel',
-            tether_dot_v1_dot_tether__pb2.ChannelRequest.SerializeToString,
-            tether_dot_v1_dot_tether__pb2.ChannelEvent.FromString,
+            tether_dot_v1_dot_devices__pb2.ExecRequest.SerializeToString,
+            tether_dot_v1_dot_devices__pb2.ExecResponse.FromString,
             options,
             channel_credentials,
             insecure,
