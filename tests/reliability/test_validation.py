@@ -368,8 +368,8 @@ def test_the_fast_paths_repaint_filter_matches_netmikos(output: str, pattern: st
     """A user's pattern never reaches netmiko's first-line filter (re): tether's (RE2) does the same."""
     from netmiko.base_connection import BaseConnection
 
-    from tether.security import safe_regex
     from tether.drivers import _netmiko_fastpath
+    from tether.security import safe_regex
 
     class Channel:
         RETURN = "\n"
