@@ -127,7 +127,8 @@ def _missing_host_key_policy(policy: SshPolicy) -> Any:
     class AcceptNew(paramiko.MissingHostKeyPolicy):  # type: ignore[misc]
         def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
             client.get_host_keys().add(hostname, key.get_name(), key)
-            _record(policy.known_hosts, hostname, key)
+            if policy.known_hosts:  # a driver used in-process with no settings has no file to keep keys in
+                _record(policy.known_hosts, hostname, key)
 
     if policy.host_key_policy == "strict":
         return Strict()
@@ -150,8 +151,8 @@ def apply(conn: Any, spec: ConnectionSpec, policy: SshPolicy | None = None) -> N
         conn.use_keys = False
         conn.allow_agent = False
     conn.system_host_keys = False
-    if policy.host_key_policy == "off":
-        conn.alt_host_keys = False
+    if policy.host_key_policy == "off" or not policy.known_hosts:
+        conn.alt_host_keys = False  # nothing to check against (a driver used in-process with no settings)
     else:
         conn.alt_host_keys = True
         conn.alt_key_file = policy.known_hosts
