@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from tether.client import ClientConfig, TetherClient
 from tether.embedded import local_socket_answers
 
@@ -45,12 +47,16 @@ class Tetherd:
     def answers(self) -> bool:
         if not self.listen:
             return local_socket_answers(self.socket)
-        host, port = self.listen.rsplit(":", 1)
-        try:
-            socket.create_connection((host, int(port)), timeout=0.5).close()
-        except OSError:
+        # Our own process must hold the listening socket: the port came from free_port(), and another
+        # test worker's server may have taken it meanwhile (a connect would then reach that one).
+        _host, port = self.listen.rsplit(":", 1)
+        if self.process is None:
             return False
-        return True
+        try:
+            listening = psutil.Process(self.process.pid).net_connections(kind="tcp")
+        except psutil.Error:
+            return False
+        return any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == int(port) for c in listening)
 
     @property
     def log_path(self) -> Path:
