@@ -150,7 +150,9 @@ def test_job_store_keeps_its_bounds(tmp_path: object) -> None:
         store.finish(job, pb.JOB_STATE_SUCCEEDED)
     store.flush()
     store.prune()
-    jobs, _ = store.query(page_size=10)
+    import asyncio
+
+    jobs, _ = asyncio.run(store.list_jobs(page_size=10))
     assert [j.targets[0] for j in jobs] == ["h4", "h3", "h2"]
     store.close()
 

@@ -217,9 +217,6 @@ class JobStore:
         active = self._active.get(job_id)
         return None if active is None else _copy(active.record)
 
-    def get(self, job_id: str) -> pb.Job:
-        return self._load(job_id, self._snapshot(job_id))
-
     async def get_job(self, job_id: str) -> pb.Job:
         active = self._active.get(job_id)
         if active is not None and active.record.kind != pb.JOB_KIND_BULK:
@@ -242,12 +239,6 @@ class JobStore:
         if job.kind == pb.JOB_KIND_BULK:
             rows = self._reader.execute("SELECT result FROM job_results WHERE job_id = ? ORDER BY seq", (job.id,))
             job.results.extend(pb.TargetResult.FromString(blob) for (blob,) in rows)
-
-    def cancel(self, job_id: str) -> pb.Job:
-        active = self._active.get(job_id)
-        if active is not None:
-            active.cancelled.set()
-        return self.get(job_id)
 
     async def cancel_job(self, job_id: str) -> pb.Job:
         active = self._active.get(job_id)
@@ -285,19 +276,6 @@ class JobStore:
         wanted = _Filter(tuple(states), kind, target, since, bound)
         running = [_copy(a.record) for a in list(self._active.values()) if wanted.matches(a.record)]
         return wanted, running
-
-    def query(
-        self,
-        states: Sequence[int] = (),
-        kind: int = 0,
-        target: str = "",
-        since: float = 0.0,
-        page_size: int = 0,
-        page_token: str = "",
-        include_results: bool = False,
-    ) -> tuple[list[pb.Job], str]:
-        wanted, running = self._query_args(states, kind, target, since, page_token)
-        return self._select(wanted, running, page_size, include_results)
 
     async def list_jobs(
         self,
