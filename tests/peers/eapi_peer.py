@@ -19,20 +19,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from tests.peers._patching import mark as _mark
+
 LOG = logging.getLogger("tether.fakeswitch.eapi")
 STARTED = time.time()
 # What `show version` reports. napalm 5's eos driver refuses EOS older than 4.23.0 in open(); the
 # fields it reads have the same shape in 4.20 (the release fake-switches models, its running-config
 # header says 4.20.8M) and 4.23.
 EOS_VERSION = "4.23.0F"
-
-
-def _mark(target: Any, name: str) -> bool:
-    attribute = f"_tether_patched_{name.replace('-', '_')}"
-    if getattr(target, attribute, False):
-        return False
-    setattr(target, attribute, True)
-    return True
 
 
 def show_version_data(hostname: str) -> dict[str, Any]:

@@ -51,6 +51,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script: make `tests` importable
 
+from tests.peers._patching import mark as _mark
 from tests.peers.eapi_peer import EAPI_PATCHES, listen_eapi
 
 LOG = logging.getLogger("tether.fakeswitch")
@@ -65,15 +66,6 @@ INVALID_INPUT = "% Invalid input detected at '^' marker.\n"
 # --------------------------------------------------------------------------------------------------
 # Runtime patches for known fake-switches 1.5.0 bugs. Each is idempotent and changes one thing.
 # --------------------------------------------------------------------------------------------------
-
-
-def _mark(target: Any, name: str) -> bool:
-    """Return True (and mark ``target``) the first time patch ``name`` is applied to it."""
-    attribute = f"_tether_patched_{name.replace('-', '_')}"
-    if getattr(target, attribute, False):
-        return False
-    setattr(target, attribute, True)
-    return True
 
 
 def patch_enable_password_bytes() -> None:
