@@ -108,3 +108,14 @@ def test_the_first_message_must_open(tetherd: Tetherd) -> None:
     )
     with pytest.raises(Exception, match="first message of LeaseChannel must be open"):
         list(call)
+
+
+@pytest.mark.parametrize("field", ["wait_timeout", "idle_timeout", "max_duration"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0, 1e308])
+def test_lease_timeouts_must_be_finite_bounded_seconds(tetherd: Tetherd, field: str, value: float) -> None:
+    """NaN passed `< 0` and came through min() as NaN: a lease whose timers never fire."""
+    lease = ChannelLeaseClient(tetherd.client(), {"host": "h", "username": "u"}, driver="null", **{field: value})
+    with pytest.raises(LeaseEnded) as refused:
+        lease.wait_opened(20)
+    lease.release()
+    assert refused.value.code == "INVALID_ARGUMENT" and field in refused.value.message

@@ -31,6 +31,7 @@ import grpc
 
 from ..drivers.capabilities import RawChannel, require, use
 from ..drivers.contract import Capability, Driver, InvalidRequest
+from ..security.limits import check_seconds
 from ..v1 import messages as pb
 from .executor import Executor, Failure, classify
 from .pool import SessionPool
@@ -49,9 +50,8 @@ _GRACE = 30.0  # past the lease's own end: only a hung driver takes that long to
 
 
 def _granted(asked: float, default: float, cap: float, name: str) -> float:
-    if asked < 0:
-        raise InvalidRequest(f"open.{name} must not be negative")
-    return min(asked or default, cap)
+    """A finite, non-negative number of seconds (checked as every timeout is), capped by the service."""
+    return min(check_seconds(f"open.{name}", asked) or default, cap)
 
 
 class _Bridge:
@@ -172,13 +172,13 @@ class ChannelLeases:
         if first is None or first.WhichOneof("request") != "open":
             raise InvalidRequest("the first message of LeaseChannel must be open")
         request = first.open
-        driver, spec, _redact = await self.executor.validate.connection(request.driver, request.connection)
-        require(driver, spec, frozenset({Capability.CHANNEL_LEASE}))
         opened = pb.ChannelOpened(
             idle_timeout=_granted(request.idle_timeout, DEFAULT_IDLE, MAX_IDLE, "idle_timeout"),
             max_duration=_granted(request.max_duration, DEFAULT_DURATION, MAX_DURATION, "max_duration"),
         )
         wait = _granted(request.wait_timeout, DEFAULT_WAIT, MAX_DURATION, "wait_timeout")
+        driver, spec, _redact = await self.executor.validate.connection(request.driver, request.connection)
+        require(driver, spec, frozenset({Capability.CHANNEL_LEASE}))
         key = self.pool.key_for(driver, spec)
         bridge = _Bridge(asyncio.get_running_loop())
         submitted = time.monotonic()
